@@ -1,0 +1,168 @@
+/*
+ * rbm: Restricted Boltzmann Machines trained by contrastive divergence on every core,
+ * byte-identical for any thread count.
+ *
+ * Conventions (as in dav1d): every call returns 0 or a negative errno value and never prints
+ * or exits; a call that fails fills the RbmError it was given with a readable message that
+ * names the file, line or byte offset and the reason. -EINVAL and -ENOENT mean the input
+ * (settings, arguments, data, model file) is wrong; anything else (-ENOMEM, -EIO, -ENOSPC...)
+ * is a failure of the machine.
+ */
+#ifndef RBM_RBM_H
+#define RBM_RBM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(RBM_BUILDING_LIBRARY)
+#define RBM_API __attribute__((visibility("default")))
+#else
+#define RBM_API
+#endif
+
+#define RBM_PATH_MAX 4096
+
+typedef struct RbmError {
+    char message[1536]; /* "" when no error */
+} RbmError;
+
+/* ---------------------------------------------------------------- settings */
+
+typedef enum RbmDataFormat {
+    RBM_FORMAT_AUTO = 0, /* by extension, then by content */
+    RBM_FORMAT_CSV,
+    RBM_FORMAT_IDX,
+    RBM_FORMAT_NPY,
+} RbmDataFormat;
+
+/* Every field has a key in the config file, [section] key; src/settings_table.h declares each
+ * one once, with its type, default, range and documentation. */
+typedef struct RbmSettings {
+    /* [data] */
+    char train_path[RBM_PATH_MAX]; /* train: no default; required */
+    RbmDataFormat format;          /* format = auto */
+    double scale;                  /* scale = auto (stored as 0): 255 for 8-bit data, else 1 */
+    int64_t limit;                 /* limit = 0: train on the first N rows; 0 = all */
+    /* [model] */
+    int64_t hidden;  /* hidden = 300 */
+    double init_std; /* init_std = 0.01: weights ~ N(0, init_std^2), biases 0 */
+    /* [train] */
+    int64_t epochs;       /* epochs = 10 */
+    int64_t batch_size;   /* batch_size = 100; the last partial batch is trained */
+    double learning_rate; /* learning_rate = 0.1 */
+    double momentum;      /* momentum = 0.9 */
+    double weight_decay;  /* weight_decay = 0: L2 penalty on the weights */
+    uint64_t seed;        /* seed = 1 */
+    int64_t threads;      /* threads = 0: all cores; never changes the result */
+    int64_t chunk_rows;   /* chunk_rows = 50: rows per sampling work unit */
+    /* [output] */
+    char model_path[RBM_PATH_MAX]; /* model = model.npz */
+    char log_path[RBM_PATH_MAX];   /* log = "" (none): JSON lines, one per epoch */
+} RbmSettings;
+
+/* One config key, for help texts and documentation. */
+typedef struct RbmSettingInfo {
+    const char *section;       /* "data", "model", "train", "output" */
+    const char *name;          /* "hidden" */
+    const char *type;          /* "integer", "number", "seed", "path", "format", "scale" */
+    const char *default_value; /* as written in a config file */
+    const char *doc;           /* one line */
+    int affects_result;        /* 1 when changing it changes the trained model */
+} RbmSettingInfo;
+
+RBM_API void rbm_default_settings(RbmSettings *settings);
+RBM_API int rbm_settings_count(void);
+RBM_API const RbmSettingInfo *rbm_settings_info(int index);
+
+/* Applies an INI file on top of *settings. Unknown sections or keys, syntax errors, keys given
+ * twice and values with trailing garbage are errors naming file:line. */
+RBM_API int rbm_settings_load_file(RbmSettings *settings, const char *path, RbmError *error);
+/* The same for a config held in memory; `origin` names it in messages. */
+RBM_API int rbm_settings_load_string(RbmSettings *settings, const char *text, const char *origin,
+                                     RbmError *error);
+/* Applies one "section.key=value" override (as from `rbm train -s`). */
+RBM_API int rbm_settings_override(RbmSettings *settings, const char *assignment, RbmError *error);
+/* Returns 0, or -EINVAL with the reason, before any work is done (liblinear's check_parameter). */
+RBM_API int rbm_settings_check(const RbmSettings *settings, RbmError *error);
+typedef enum RbmKeySelection {
+    RBM_KEYS_ALL,    /* every key */
+    RBM_KEYS_RESULT, /* only the keys the trained model depends on (not threads, not [output]) */
+} RbmKeySelection;
+/* Writes the selected keys as INI text (a model stores RBM_KEYS_RESULT). Returns the length
+ * that the full text needs, excluding the terminating NUL, like snprintf. */
+RBM_API size_t rbm_settings_format(const RbmSettings *settings, RbmKeySelection keys, char *out,
+                                   size_t size);
+
+/* ---------------------------------------------------------------- data */
+
+typedef struct RbmDataset RbmDataset; /* opaque: rows x columns, bytes or floats, labels */
+
+/* Loads a data set. scale 0 = auto. limit 0 = all rows. Every value must lie in [0,1] after
+ * scaling. Errors name the file and the line (CSV) or byte offset (IDX, .npy). */
+RBM_API int rbm_dataset_load(RbmDataset **out, const char *path, RbmDataFormat format,
+                             double scale, int64_t limit, RbmError *error);
+RBM_API void rbm_dataset_free(RbmDataset *dataset);
+RBM_API int64_t rbm_dataset_rows(const RbmDataset *dataset);
+RBM_API int64_t rbm_dataset_columns(const RbmDataset *dataset);
+RBM_API int rbm_dataset_is_8bit(const RbmDataset *dataset);
+/* Copies row `row` as probabilities in [0,1] (after scaling) into out[columns]. */
+RBM_API void rbm_dataset_row(const RbmDataset *dataset, int64_t row, float *out);
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct RbmModel {
+    int64_t visible;
+    int64_t hidden;
+    float *weights;      /* [hidden][visible] */
+    float *hidden_bias;  /* [hidden] */
+    float *visible_bias; /* [visible] */
+    char *config_text;   /* the settings it was trained with, as INI text; may be NULL */
+    char *metadata_json; /* seed, epochs trained, final metrics...; may be NULL */
+} RbmModel;
+
+RBM_API int rbm_model_new(RbmModel **out, int64_t visible, int64_t hidden);
+RBM_API void rbm_model_free(RbmModel *model);
+/* Writes a NumPy .npz (float32 arrays weights, hidden_bias, visible_bias; strings config and
+ * metadata) to a temporary file in the same directory, then renames it into place. */
+RBM_API int rbm_model_save(const RbmModel *model, const char *path, RbmError *error);
+RBM_API int rbm_model_load(RbmModel **out, const char *path, RbmError *error);
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct RbmEpochReport {
+    int64_t epoch;             /* 1-based */
+    int64_t epochs;            /* of the run */
+    double recon_error;        /* mean over samples and visible units of (v0p - vnp)^2 */
+    double seconds;            /* wall time of the epoch */
+    double samples_per_second; /* samples / seconds */
+} RbmEpochReport;
+
+/* Called by one thread after each epoch, while the others wait. Return non-zero to stop. */
+typedef int (*RbmEpochCallback)(const RbmEpochReport *report, void *user);
+
+/* Trains a new model on `data` with `settings` (checked first). *out receives the model, with
+ * its config and metadata filled in. */
+RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
+                      RbmEpochCallback on_epoch, void *user, RbmError *error);
+
+/* ---------------------------------------------------------------- environment */
+
+RBM_API const char *rbm_version(void);
+/* 0 when the linked OpenBLAS is single-threaded (what training requires), else -ENOTSUP with
+ * the reason. */
+RBM_API int rbm_check_blas(RbmError *error);
+/* OpenBLAS's configuration and core, e.g. "OpenBLAS 0.3.21 ... SINGLE_THREADED" and "Haswell". */
+RBM_API const char *rbm_blas_config(void);
+RBM_API const char *rbm_blas_core(void);
+/* The number of threads `threads = 0` stands for. */
+RBM_API int rbm_default_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,80 @@
+/*
+ * One step of contrastive divergence, cut into work units whose shapes depend on the data and
+ * the settings, never on the thread count (see README, "Same seed, same bits"):
+ *
+ *   sampling units  fixed row chunks of a mini-batch: rbm_cd_sample_chunk() converts the rows,
+ *                   draws their random numbers at positions keyed to the sample, runs the Gibbs
+ *                   step, and writes the rows' statistics into the batch buffers plus per-chunk
+ *                   partial sums;
+ *   update units    fixed column strips of W: rbm_cd_update_strip() turns the whole batch's
+ *                   statistics into one sgemm per strip, then applies momentum and the step.
+ *
+ * A unit reads only what the units before the last barrier wrote, so any worker (a thread, or
+ * later an MPI rank that gathers the batch buffers) can compute any unit.
+ */
+#ifndef RBM_CD_H
+#define RBM_CD_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "pcg32.h"
+
+typedef struct Parameters {
+    float *weights;      /* [hidden][visible] */
+    float *hidden_bias;  /* [hidden] */
+    float *visible_bias; /* [visible] */
+} Parameters;
+
+typedef struct Shape {
+    int64_t visible, hidden;
+    int64_t batch_size;  /* rows of a full mini-batch */
+    int64_t chunk_rows;  /* rows per sampling unit */
+    int64_t strips;      /* update units: column strips of W */
+} Shape;
+
+/* Random draws each sample consumes: one uniform per Bernoulli unit (v0, h0, vn). */
+static inline uint64_t rbm_draws_per_sample(const Shape *shape)
+{
+    return 2 * (uint64_t)shape->visible + (uint64_t)shape->hidden;
+}
+
+typedef struct BatchBuffers {
+    int64_t rows;                /* rows in this mini-batch (the last one may be short) */
+    int64_t first_row;           /* data row of batch row 0 */
+    uint64_t first_draw;         /* draw index of batch row 0's first random number */
+    float *visible_stats;        /* [2 * batch_size][visible]: v0 rows, then -vn rows */
+    float *hidden_stats;         /* [2 * batch_size][hidden]: h0 rows, then hnp rows */
+    float *chunk_visible_delta;  /* [chunks][visible]: sum over the chunk of v0p - vnp */
+    float *chunk_hidden_delta;   /* [chunks][hidden]: sum over the chunk of h0 - hnp */
+    double *chunk_squared_error; /* [chunks]: sum over the chunk of (v0p - vnp)^2 */
+} BatchBuffers;
+
+typedef struct ChunkScratch {
+    float *visible_probability; /* [chunk_rows][visible]: v0p */
+    float *visible_work;        /* [chunk_rows][visible]: vn preactivations, then vnp */
+    float *hidden_work;         /* [chunk_rows][hidden]: preactivations */
+    float *uniform;             /* [max(visible, hidden)] */
+    Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
+    uint64_t position;          /* the draw index rng will produce next */
+} ChunkScratch;
+
+typedef struct UpdateRule {
+    float learning_rate, momentum, weight_decay;
+} UpdateRule;
+
+static inline int64_t rbm_chunk_count(const Shape *shape, int64_t rows)
+{
+    return (rows + shape->chunk_rows - 1) / shape->chunk_rows;
+}
+
+/* Sampling unit `chunk` of the batch: rows [chunk * chunk_rows, ...) */
+void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
+                         const RbmDataset *data, const Shape *shape, int64_t chunk);
+
+/* Update unit `strip`: columns [visible * strip / strips, visible * (strip + 1) / strips) of W
+ * and the visible bias, and the same share of the hidden bias. */
+void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBuffers *batch,
+                         const Shape *shape, const UpdateRule *rule, int64_t strip);
+
+#endif

@@ -1,0 +1,19 @@
+/* The rbm command: one file per command. Only the CLI prints and chooses exit statuses. */
+#ifndef RBM_CLI_H
+#define RBM_CLI_H
+
+#include "rbm/rbm.h"
+
+enum { EXIT_OK = 0, EXIT_FAILURE_OTHER = 1, EXIT_BAD_INPUT = 2 };
+
+/* Exit status for a library result: bad input (-EINVAL, -ENOENT) is 2, anything else 1. */
+int cli_exit_status(int result);
+/* Prints "rbm: message" to stderr and returns the exit status for `result`. */
+int cli_report(int result, const RbmError *error);
+
+int cli_train(int argc, char **argv);
+int cli_info(int argc, char **argv);
+void cli_train_usage(FILE *out);
+void cli_info_usage(FILE *out);
+
+#endif

@@ -1,0 +1,74 @@
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_exit_status(int result)
+{
+    if (result == 0)
+        return EXIT_OK;
+    return result == -EINVAL || result == -ENOENT ? EXIT_BAD_INPUT : EXIT_FAILURE_OTHER;
+}
+
+int cli_report(int result, const RbmError *error)
+{
+    fprintf(stderr, "rbm: %s\n", error->message[0] ? error->message : strerror(-result));
+    return cli_exit_status(result);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rbm COMMAND [ARGS]\n"
+            "\n"
+            "Restricted Boltzmann Machines trained by contrastive divergence on every core;\n"
+            "the same seed gives the same model, byte for byte, at any thread count.\n"
+            "\n"
+            "commands:\n"
+            "  train CONFIG [-s SECTION.KEY=VALUE]...   train a model (rbm train --help)\n"
+            "  info MODEL                               describe a trained model\n"
+            "  --version                                versions of rbm, OpenBLAS, OpenMP\n"
+            "  --help                                   this text\n");
+}
+
+static int version(void)
+{
+    RbmError error = {{0}};
+    int serial = rbm_check_blas(&error) == 0;
+    printf("rbm %s\n", rbm_version());
+    printf("OpenBLAS: %s (core: %s)\n", rbm_blas_config(), rbm_blas_core());
+    printf("OpenBLAS single-threaded: %s\n", serial ? "yes" : "NO (training is refused)");
+    printf("OpenMP: %d processors, thread limit %d (spec %d)\n", omp_get_num_procs(),
+           omp_get_thread_limit(), _OPENMP);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "train") == 0)
+        return cli_train(argc - 1, argv + 1);
+    if (strcmp(command, "info") == 0)
+        return cli_info(argc - 1, argv + 1);
+    if (strcmp(command, "--version") == 0 || strcmp(command, "version") == 0)
+        return version();
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
+        strcmp(command, "help") == 0) {
+        if (argc > 2 && strcmp(argv[2], "train") == 0)
+            cli_train_usage(stdout);
+        else if (argc > 2 && strcmp(argv[2], "info") == 0)
+            cli_info_usage(stdout);
+        else
+            usage(stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "rbm: unknown command '%s'\n\n", command);
+    usage(stderr);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,403 @@
+/* Settings: defaults, INI files (through inih), --set overrides and checks, all driven by the
+ * one key table in settings_table.h. */
+#include "rbm/rbm.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "file.h"
+#include "settings_table.h"
+
+typedef enum { KIND_INT, KIND_REAL, KIND_POSREAL, KIND_SEED, KIND_PATH, KIND_FORMAT, KIND_SCALE } Kind;
+
+typedef struct KeySpec {
+    RbmSettingInfo info;
+    Kind kind;
+    size_t offset;
+    double minimum, maximum;
+} KeySpec;
+
+static const char *const kind_names[] = {"integer", "number", "number", "seed",
+                                         "path",    "format", "scale"};
+
+#define KEY_SPEC(section, name, kind, field, default_value, minimum, maximum, affects, doc)      \
+    {{section, name, NULL, default_value, doc, affects}, KIND_##kind,                            \
+     offsetof(RbmSettings, field), (double)(minimum), (double)(maximum)},
+static const KeySpec key_specs[] = {RBM_SETTINGS_TABLE(KEY_SPEC)};
+#undef KEY_SPEC
+enum { KEY_COUNT = sizeof key_specs / sizeof key_specs[0] };
+
+static RbmSettingInfo key_infos[KEY_COUNT];
+
+int rbm_settings_count(void) { return KEY_COUNT; }
+
+const RbmSettingInfo *rbm_settings_info(int index)
+{
+    if (index < 0 || index >= KEY_COUNT)
+        return NULL;
+    key_infos[index] = key_specs[index].info;
+    key_infos[index].type = kind_names[key_specs[index].kind];
+    return &key_infos[index];
+}
+
+static const char *const format_names[] = {"auto", "csv", "idx", "npy"};
+
+/* Parses `text` as the value of key `spec` into settings. On failure writes the reason (without
+ * location) into reason[reason_size] and returns -EINVAL. Strict: "12abc", "", "nan" and values
+ * out of range are errors. */
+static int parse_value(const KeySpec *spec, const char *text, RbmSettings *settings, char *reason,
+                       size_t reason_size)
+{
+    void *field = (char *)settings + spec->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (spec->kind) {
+    case KIND_INT: {
+        long long value = strtoll(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || errno == ERANGE ||
+            strspn(text, "+-0123456789") != strlen(text)) {
+            snprintf(reason, reason_size, "'%s' is not a whole number", text);
+            return -EINVAL;
+        }
+        if ((double)value < spec->minimum || (double)value > spec->maximum) {
+            snprintf(reason, reason_size, "%lld is out of range [%.0f, %.0f]", value,
+                     spec->minimum, spec->maximum);
+            return -EINVAL;
+        }
+        *(int64_t *)field = value;
+        return 0;
+    }
+    case KIND_SEED: {
+        unsigned long long value = strtoull(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || errno == ERANGE ||
+            strspn(text, "0123456789") != strlen(text)) {
+            snprintf(reason, reason_size, "'%s' is not a seed (a whole number 0 to 2^64-1)", text);
+            return -EINVAL;
+        }
+        *(uint64_t *)field = value;
+        return 0;
+    }
+    case KIND_SCALE:
+        if (strcmp(text, "auto") == 0) {
+            *(double *)field = 0;
+            return 0;
+        }
+        __attribute__((fallthrough)); /* a number */
+    case KIND_REAL:
+    case KIND_POSREAL: {
+        double value = strtod(text, &end);
+        if (*text == '\0' || *end != '\0' || strspn(text, "+-.0123456789eE") != strlen(text)) {
+            snprintf(reason, reason_size, "'%s' is not a number", text);
+            return -EINVAL;
+        }
+        if (!isfinite(value)) {
+            snprintf(reason, reason_size, "'%s' is not a finite number", text);
+            return -EINVAL;
+        }
+        bool strict = spec->kind != KIND_REAL;
+        if (value < spec->minimum || (strict && value <= spec->minimum) || value > spec->maximum) {
+            snprintf(reason, reason_size, "%s is out of range %s%g, %g]", text, strict ? "(" : "[",
+                     spec->minimum, spec->maximum);
+            return -EINVAL;
+        }
+        *(double *)field = value;
+        return 0;
+    }
+    case KIND_PATH:
+        if (strlen(text) >= RBM_PATH_MAX) {
+            snprintf(reason, reason_size, "path is longer than %d bytes", RBM_PATH_MAX - 1);
+            return -EINVAL;
+        }
+        strcpy((char *)field, text);
+        return 0;
+    case KIND_FORMAT:
+        for (int i = 0; i < 4; i++) {
+            if (strcmp(text, format_names[i]) == 0) {
+                *(RbmDataFormat *)field = (RbmDataFormat)i;
+                return 0;
+            }
+        }
+        snprintf(reason, reason_size, "'%s' is not one of auto, csv, idx, npy", text);
+        return -EINVAL;
+    }
+    return -EINVAL;
+}
+
+static const KeySpec *find_key(const char *section, const char *name)
+{
+    for (int i = 0; i < KEY_COUNT; i++)
+        if (strcmp(key_specs[i].info.section, section) == 0 &&
+            strcmp(key_specs[i].info.name, name) == 0)
+            return &key_specs[i];
+    return NULL;
+}
+
+static bool known_section(const char *section)
+{
+    for (int i = 0; i < KEY_COUNT; i++)
+        if (strcmp(key_specs[i].info.section, section) == 0)
+            return true;
+    return false;
+}
+
+/* Applies section/name = value; on failure the reason goes into reason[]. */
+static int apply(RbmSettings *settings, const char *section, const char *name, const char *value,
+                 char *reason, size_t reason_size, const KeySpec **spec_out)
+{
+    if (!known_section(section)) {
+        snprintf(reason, reason_size, "unknown section [%s] (known: data, model, train, output)",
+                 section);
+        return -EINVAL;
+    }
+    const KeySpec *spec = find_key(section, name);
+    if (!spec) {
+        snprintf(reason, reason_size, "unknown key '%s' in section [%s]", name, section);
+        return -EINVAL;
+    }
+    if (spec_out)
+        *spec_out = spec;
+    char detail[512];
+    if (parse_value(spec, value, settings, detail, sizeof detail) < 0) {
+        snprintf(reason, reason_size, "%s.%s: %s", section, name, detail);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void rbm_default_settings(RbmSettings *settings)
+{
+    memset(settings, 0, sizeof *settings);
+    char reason[512];
+    for (int i = 0; i < KEY_COUNT; i++)
+        parse_value(&key_specs[i], key_specs[i].info.default_value, settings, reason,
+                    sizeof reason);
+}
+
+/* ---- INI files through inih, with line numbers counted by our own reader. */
+
+typedef struct IniReader {
+    const char *cursor;     /* next unread byte of the text */
+    int line;               /* lines handed to inih so far */
+    int line_too_long;      /* the line number, when one did not fit */
+    RbmSettings *settings;
+    bool seen[KEY_COUNT];   /* a key given twice in one file is an error */
+    int error_line;         /* first line the handler refused, 0 if none */
+    char reason[768];
+} IniReader;
+
+static char *read_line(char *buffer, int size, void *stream)
+{
+    IniReader *reader = stream;
+    if (*reader->cursor == '\0' || reader->line_too_long)
+        return NULL;
+    const char *newline = strchr(reader->cursor, '\n');
+    size_t length = newline ? (size_t)(newline - reader->cursor) + 1 : strlen(reader->cursor);
+    reader->line++;
+    if (length >= (size_t)size) {
+        reader->line_too_long = reader->line;
+        return NULL;
+    }
+    memcpy(buffer, reader->cursor, length);
+    buffer[length] = '\0';
+    reader->cursor += length;
+    return buffer;
+}
+
+static int handle_pair(void *user, const char *section, const char *name, const char *value)
+{
+    IniReader *reader = user;
+    if (reader->error_line)
+        return 1; /* keep only the first problem */
+    const KeySpec *spec = NULL;
+    if (*section == '\0') {
+        snprintf(reader->reason, sizeof reader->reason,
+                 "key '%s' is outside any section (start with [data], [model], [train] or "
+                 "[output])",
+                 name);
+    } else if (apply(reader->settings, section, name, value, reader->reason,
+                     sizeof reader->reason, &spec) == 0) {
+        size_t index = (size_t)(spec - key_specs);
+        if (!reader->seen[index]) {
+            reader->seen[index] = true;
+            return 1;
+        }
+        snprintf(reader->reason, sizeof reader->reason, "%s.%s is given twice", section, name);
+    }
+    reader->error_line = reader->line;
+    return 0;
+}
+
+int rbm_settings_load_string(RbmSettings *settings, const char *text, const char *origin,
+                             RbmError *error)
+{
+    if (strlen(text) != 0 && memchr(text, '\0', strlen(text)) != NULL)
+        return rbm_fail(error, -EINVAL, "%s: contains a NUL byte", origin);
+    IniReader *reader = calloc(1, sizeof *reader);
+    if (!reader)
+        return rbm_fail(error, -ENOMEM, "%s: out of memory", origin);
+    RbmSettings parsed = *settings;
+    reader->cursor = text;
+    reader->settings = &parsed;
+    int line = ini_parse_stream(read_line, reader, handle_pair, reader);
+    int result = 0;
+    if (line == -2) {
+        result = rbm_fail(error, -ENOMEM, "%s: out of memory", origin);
+    } else if (reader->line_too_long && (line <= 0 || reader->line_too_long < line)) {
+        result = rbm_fail(error, -EINVAL, "%s:%d: line is too long", origin,
+                          reader->line_too_long);
+    } else if (line > 0 && line == reader->error_line) {
+        result = rbm_fail(error, -EINVAL, "%s:%d: %s", origin, line, reader->reason);
+    } else if (line > 0) {
+        result = rbm_fail(error, -EINVAL,
+                          "%s:%d: syntax error (expected [section], key = value, or a comment)",
+                          origin, line);
+    }
+    if (result == 0)
+        *settings = parsed;
+    free(reader);
+    return result;
+}
+
+int rbm_settings_load_file(RbmSettings *settings, const char *path, RbmError *error)
+{
+    char *text = NULL;
+    size_t size = 0;
+    int result = rbm_read_file(path, 1 << 20, &text, &size, error);
+    if (result < 0)
+        return result;
+    if (strlen(text) != size)
+        result = rbm_fail(error, -EINVAL, "%s:%d: contains a NUL byte", path,
+                          1 + (int)rbm_count_lines(text, strlen(text)));
+    else
+        result = rbm_settings_load_string(settings, text, path, error);
+    free(text);
+    return result;
+}
+
+int rbm_settings_override(RbmSettings *settings, const char *assignment, RbmError *error)
+{
+    const char *equals = strchr(assignment, '=');
+    const char *dot = strchr(assignment, '.');
+    if (!equals || !dot || dot > equals || dot == assignment)
+        return rbm_fail(error, -EINVAL, "--set '%s': expected SECTION.KEY=VALUE, e.g. train.epochs=5",
+                        assignment);
+    char section[64], name[64];
+    size_t section_length = (size_t)(dot - assignment), name_length = (size_t)(equals - dot - 1);
+    if (section_length >= sizeof section || name_length >= sizeof name)
+        return rbm_fail(error, -EINVAL, "--set '%s': unknown key", assignment);
+    memcpy(section, assignment, section_length);
+    section[section_length] = '\0';
+    memcpy(name, dot + 1, name_length);
+    name[name_length] = '\0';
+    char reason[768];
+    RbmSettings changed = *settings;
+    if (apply(&changed, section, name, equals + 1, reason, sizeof reason, NULL) < 0)
+        return rbm_fail(error, -EINVAL, "--set '%s': %s", assignment, reason);
+    *settings = changed;
+    return 0;
+}
+
+int rbm_settings_check(const RbmSettings *settings, RbmError *error)
+{
+    /* Re-validate every field through its own text form, so that settings filled in by a
+     * program (not parsed) meet the same ranges as config files. */
+    char text[RBM_PATH_MAX + 64], reason[512];
+    for (int i = 0; i < KEY_COUNT; i++) {
+        const KeySpec *spec = &key_specs[i];
+        const void *field = (const char *)settings + spec->offset;
+        switch (spec->kind) {
+        case KIND_INT: snprintf(text, sizeof text, "%lld", (long long)*(const int64_t *)field); break;
+        case KIND_SEED: continue;
+        case KIND_SCALE:
+            if (*(const double *)field == 0)
+                continue;
+            /* fall through */
+        case KIND_REAL:
+        case KIND_POSREAL: snprintf(text, sizeof text, "%.17g", *(const double *)field); break;
+        case KIND_PATH:
+            if (memchr(field, '\0', RBM_PATH_MAX) == NULL)
+                return rbm_fail(error, -EINVAL, "%s.%s: path is not terminated",
+                                spec->info.section, spec->info.name);
+            continue;
+        case KIND_FORMAT: {
+            int value = (int)*(const RbmDataFormat *)field;
+            if (value < 0 || value > 3)
+                return rbm_fail(error, -EINVAL, "%s.%s: unknown format %d", spec->info.section,
+                                spec->info.name, value);
+            continue;
+        }
+        }
+        RbmSettings scratch;
+        if (parse_value(spec, text, &scratch, reason, sizeof reason) < 0)
+            return rbm_fail(error, -EINVAL, "%s.%s: %s", spec->info.section, spec->info.name,
+                            reason);
+    }
+    if (settings->train_path[0] == '\0')
+        return rbm_fail(error, -EINVAL, "data.train is not set: name the training data file");
+    if (settings->model_path[0] == '\0')
+        return rbm_fail(error, -EINVAL, "output.model is empty: name the model file to write");
+    return 0;
+}
+
+/* The shortest text that reads back as the same double ("0.1", not "0.10000000000000001"). */
+static void format_real(char *out, size_t size, double value)
+{
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(out, size, "%.*g", digits, value);
+        if (strtod(out, NULL) == value)
+            return;
+    }
+}
+
+size_t rbm_settings_format(const RbmSettings *settings, RbmKeySelection keys, char *out,
+                           size_t size)
+{
+    size_t length = 0;
+    const char *section = "";
+#define APPEND(...)                                                                              \
+    do {                                                                                         \
+        int n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0, \
+                         __VA_ARGS__);                                                           \
+        length += n > 0 ? (size_t)n : 0;                                                         \
+    } while (0)
+    if (size)
+        out[0] = '\0';
+    for (int i = 0; i < KEY_COUNT; i++) {
+        const KeySpec *spec = &key_specs[i];
+        const void *field = (const char *)settings + spec->offset;
+        if (keys == RBM_KEYS_RESULT && !spec->info.affects_result)
+            continue;
+        if (strcmp(section, spec->info.section) != 0) {
+            section = spec->info.section;
+            APPEND("%s[%s]\n", length ? "\n" : "", section);
+        }
+        APPEND("%s = ", spec->info.name);
+        switch (spec->kind) {
+        case KIND_INT: APPEND("%lld\n", (long long)*(const int64_t *)field); break;
+        case KIND_SEED: APPEND("%llu\n", (unsigned long long)*(const uint64_t *)field); break;
+        case KIND_SCALE:
+            if (*(const double *)field == 0) {
+                APPEND("auto\n");
+                break;
+            }
+            /* fall through */
+        case KIND_REAL:
+        case KIND_POSREAL: {
+            char number[32];
+            format_real(number, sizeof number, *(const double *)field);
+            APPEND("%s\n", number);
+            break;
+        }
+        case KIND_PATH: APPEND("%s\n", (const char *)field); break;
+        case KIND_FORMAT: APPEND("%s\n", format_names[*(const RbmDataFormat *)field]); break;
+        }
+    }
+#undef APPEND
+    return length;
+}

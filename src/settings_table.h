@@ -1,0 +1,40 @@
+/*
+ * Every config key, declared once (the inih "X-macro" pattern): the parser, the defaults, the
+ * range checks, the INI writer and the help text are all generated from this table.
+ *
+ * X(section, name, kind, field, default, minimum, maximum, affects_result, doc)
+ *   kind    INT (int64_t), REAL (double), POSREAL (double > minimum), SEED (uint64_t),
+ *           PATH (char[RBM_PATH_MAX]), FORMAT (RbmDataFormat), SCALE (double, "auto" = 0)
+ *   minimum/maximum apply to INT, REAL, POSREAL and SCALE; values are inclusive, except that
+ *   POSREAL and SCALE values must be strictly greater than the minimum.
+ *   affects_result is 1 for keys the trained model depends on; the others (thread count,
+ *   output paths) are left out of the config a model records, so they never change its bytes.
+ */
+#define RBM_SETTINGS_TABLE(X)                                                                    \
+    X("data", "train", PATH, train_path, "", 0, 0, 1,                                               \
+      "training data: CSV, IDX (idx3-ubyte, plain or .gz) or .npy (relative paths: from the working directory)") \
+    X("data", "format", FORMAT, format, "auto", 0, 0, 1,                                            \
+      "auto|csv|idx|npy (auto: by extension, then by content)")                                  \
+    X("data", "scale", SCALE, scale, "auto", 0, 1e300, 1,                                           \
+      "divide every value by this (auto: 255 for 8-bit data, 1 otherwise); result in [0,1]")    \
+    X("data", "limit", INT, limit, "0", 0, INT64_MAX, 1, "train on the first N rows (0 = all)")    \
+    X("model", "hidden", INT, hidden, "300", 1, 1 << 20, 1, "hidden units")                        \
+    X("model", "init_std", POSREAL, init_std, "0.01", 0, 1e3, 1,                                   \
+      "initial weights ~ N(0, init_std^2); biases start at 0")                                  \
+    X("train", "epochs", INT, epochs, "10", 1, 1 << 30, 1, "passes over the data")                  \
+    X("train", "batch_size", INT, batch_size, "100", 1, 1 << 20, 1,                                 \
+      "rows per mini-batch; the last, partial batch is trained too")                             \
+    X("train", "learning_rate", POSREAL, learning_rate, "0.1", 0, 1e6, 1, "step size")             \
+    X("train", "momentum", REAL, momentum, "0.9", 0, 0.999999, 1,                                  \
+      "velocity = momentum * velocity + gradient, in [0, 1)")                                   \
+    X("train", "weight_decay", REAL, weight_decay, "0", 0, 1e6, 1, "L2 penalty on the weights")    \
+    X("train", "seed", SEED, seed, "1", 0, 0, 1,                                                    \
+      "random seed (0 to 2^64-1); the same seed gives the same bits")                           \
+    X("train", "threads", INT, threads, "0", 0, 4096, 0,                                            \
+      "worker threads (0 = all cores); never changes the result, only the time")               \
+    X("train", "chunk_rows", INT, chunk_rows, "50", 1, 1 << 20, 1,                                  \
+      "rows of a mini-batch per sampling work unit; smaller lets more threads share a batch")   \
+    X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \
+      "where the trained model (.npz) goes; relative to the working directory")                 \
+    X("output", "log", PATH, log_path, "", 0, 0, 0,                                                 \
+      "JSON-lines log, one record per epoch (empty = none)")
