@@ -20,6 +20,12 @@
 #include "data/dataset.h"
 #include "pcg32.h"
 
+/* The one random stream of a run (seeded by the seed, one fixed stream constant): training
+ * draws are numbered from 0, ((epoch * samples + sample) * draws_per_sample + j); the initial
+ * weights are drawn from position 2^63 on. */
+#define RBM_STREAM 0x5242u /* "RB" */
+#define INIT_DRAW_OFFSET ((uint64_t)1 << 63)
+
 typedef struct Parameters {
     float *weights;      /* [hidden][visible] */
     float *hidden_bias;  /* [hidden] */

@@ -92,12 +92,16 @@ static int parse_value(const KeySpec *spec, const char *text, RbmSettings *setti
     case KIND_REAL:
     case KIND_POSREAL: {
         double value = strtod(text, &end);
-        if (*text == '\0' || *end != '\0' || strspn(text, "+-.0123456789eE") != strlen(text)) {
+        if (*text == '\0' || *end != '\0') {
             snprintf(reason, reason_size, "'%s' is not a number", text);
             return -EINVAL;
         }
         if (!isfinite(value)) {
             snprintf(reason, reason_size, "'%s' is not a finite number", text);
+            return -EINVAL;
+        }
+        if (strspn(text, "+-.0123456789eE") != strlen(text)) {
+            snprintf(reason, reason_size, "'%s' is not a decimal number", text);
             return -EINVAL;
         }
         bool strict = spec->kind != KIND_REAL;

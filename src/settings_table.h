@@ -18,13 +18,13 @@
     X("data", "scale", SCALE, scale, "auto", 0, 1e300, 1,                                           \
       "divide every value by this (auto: 255 for 8-bit data, 1 otherwise); result in [0,1]")    \
     X("data", "limit", INT, limit, "0", 0, INT64_MAX, 1, "train on the first N rows (0 = all)")    \
-    X("model", "hidden", INT, hidden, "300", 1, 1 << 20, 1, "hidden units")                        \
+    X("model", "hidden", INT, hidden, "300", 1, 1 << 20, 1, "hidden units (the visible units are the data's columns)")                        \
     X("model", "init_std", POSREAL, init_std, "0.01", 0, 1e3, 1,                                   \
       "initial weights ~ N(0, init_std^2); biases start at 0")                                  \
-    X("train", "epochs", INT, epochs, "10", 1, 1 << 30, 1, "passes over the data")                  \
+    X("train", "epochs", INT, epochs, "10", 1, 1 << 30, 1, "passes over the training data")                  \
     X("train", "batch_size", INT, batch_size, "100", 1, 1 << 20, 1,                                 \
       "rows per mini-batch; the last, partial batch is trained too")                             \
-    X("train", "learning_rate", POSREAL, learning_rate, "0.1", 0, 1e6, 1, "step size")             \
+    X("train", "learning_rate", POSREAL, learning_rate, "0.1", 0, 1e6, 1, "step size of the parameter update")             \
     X("train", "momentum", REAL, momentum, "0.9", 0, 0.999999, 1,                                  \
       "velocity = momentum * velocity + gradient, in [0, 1)")                                   \
     X("train", "weight_decay", REAL, weight_decay, "0", 0, 1e6, 1, "L2 penalty on the weights")    \
@@ -34,6 +34,8 @@
       "worker threads (0 = all cores); never changes the result, only the time")               \
     X("train", "chunk_rows", INT, chunk_rows, "50", 1, 1 << 20, 1,                                  \
       "rows of a mini-batch per sampling work unit; smaller lets more threads share a batch")   \
+    X("train", "update_strips", INT, update_strips, "4", 1, 4096, 1,                             \
+      "column strips of W per update; more lets more threads share the update, at some cost")   \
     X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \
       "where the trained model (.npz) goes; relative to the working directory")                 \
     X("output", "log", PATH, log_path, "", 0, 0, 0,                                                 \

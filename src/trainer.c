@@ -17,12 +17,6 @@
 #include "pcg32.h"
 #include "rbm/rbm.h"
 
-/* The one random stream of a run: training draws start at 0, initial weights at 2^63. */
-#define RBM_STREAM 0x5242u /* "RB" */
-#define INIT_DRAW_OFFSET ((uint64_t)1 << 63)
-/* Update units: column strips of W. Twelve splits evenly over 1, 2, 3, 4, 6 and 12 workers
- * while keeping each strip's sgemm large (it re-packs the batch's hidden statistics). */
-#define UPDATE_STRIPS 12
 
 static float *aligned_floats(size_t count)
 {
@@ -151,7 +145,7 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
     };
     shape.chunk_rows = settings->chunk_rows < shape.batch_size ? settings->chunk_rows
                                                               : shape.batch_size;
-    shape.strips = shape.visible < UPDATE_STRIPS ? shape.visible : UPDATE_STRIPS;
+    shape.strips = shape.visible < settings->update_strips ? shape.visible : settings->update_strips;
     int threads = settings->threads > 0 ? (int)settings->threads : rbm_default_threads();
     UpdateRule rule = {(float)settings->learning_rate, (float)settings->momentum,
                        (float)settings->weight_decay};

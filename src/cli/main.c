@@ -1,7 +1,9 @@
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -45,8 +47,32 @@ static int version(void)
     return EXIT_OK;
 }
 
+/*
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise AMD Zen 4 as AVX-512 capable and picks its
+ * Haswell kernels, which run sgemm about 1.5x slower there than its SkylakeX kernels. The core
+ * is chosen once, from OPENBLAS_CORETYPE, when the library loads; so when the CPU has AVX-512
+ * and the user has not chosen a core, rbm sets it and runs itself again. Set OPENBLAS_CORETYPE
+ * (to any core, e.g. Haswell) to keep OpenBLAS's own choice.
+ */
+static void prefer_avx512_blas(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE"))
+        return;
+    const char *core = rbm_blas_core();
+    if (strcmp(core, "Haswell") != 0 && strcmp(core, "Zen") != 0)
+        return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
+        return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* could not run again: go on with the kernels we have */
+}
+
 int main(int argc, char **argv)
 {
+    prefer_avx512_blas(argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_BAD_INPUT;

@@ -1,0 +1,103 @@
+/* Each optimised kernel against its plain reference. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "kernels.h"
+
+static double exact_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static void test_sigmoid_accuracy(void **state)
+{
+    (void)state;
+    double worst = 0;
+    for (double x = -100; x <= 100; x += 0.0037) {
+        double error = fabs((double)rbm_sigmoid_scalar((float)x) - exact_sigmoid((float)x));
+        if (error > worst)
+            worst = error;
+    }
+    assert_true(worst < 3e-7);
+    assert_true(rbm_sigmoid_scalar(1e30f) == 1.0f);
+    assert_true(rbm_sigmoid_scalar(-1e30f) >= 0.0f && rbm_sigmoid_scalar(-1e30f) < 1e-30f);
+    assert_true(rbm_sigmoid_scalar(0.0f) == 0.5f);
+}
+
+/* The vector loop must give the scalar function's bits at every position and length, so that
+ * where a row starts or ends never changes a value. */
+static void test_sigmoid_vector_equals_scalar(void **state)
+{
+    (void)state;
+    enum { N = 517 };
+    float input[N], bias[N], out[N];
+    for (int i = 0; i < N; i++) {
+        input[i] = (float)((i * 7919 % 2001) - 1000) * 0.013f;
+        bias[i] = (float)(i % 13) * 0.1f - 0.6f;
+    }
+    for (int start = 0; start < 17; start++) {
+        for (int n = 0; n + start <= N; n += 37) {
+            rbm_sigmoid_bias(out + start, input + start, bias + start, (size_t)n);
+            for (int i = start; i < start + n; i++)
+                assert_true(out[i] == rbm_sigmoid_scalar(input[i] + bias[i]));
+        }
+    }
+}
+
+static void test_sampling_kernels(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    float pre[N], bias[N], uniform[N], sample[N], probability[N];
+    Pcg32 rng;
+    pcg32_seed(&rng, 5, 9);
+    for (int i = 0; i < N; i++) {
+        pre[i] = (float)(i % 41) * 0.2f - 4.0f;
+        bias[i] = 0.25f;
+        uniform[i] = pcg32_uniform_reference(&rng);
+    }
+    rbm_sigmoid_bernoulli(sample, pre, bias, uniform, -1.0f, N);
+    rbm_sigmoid_bias(probability, pre, bias, N);
+    for (int i = 0; i < N; i++) {
+        float p = rbm_sigmoid_scalar(pre[i] + bias[i]);
+        assert_true(probability[i] == p);
+        assert_true(sample[i] == (uniform[i] < p ? -1.0f : 0.0f));
+    }
+    rbm_bernoulli(sample, probability, uniform, N);
+    for (int i = 0; i < N; i++)
+        assert_true(sample[i] == (uniform[i] < probability[i] ? 1.0f : 0.0f));
+    /* p = 0 never fires, p = 1 always does */
+    float zero = 0.0f, one = 1.0f, out;
+    float smallest = 0.0f, largest = 0.99999994f;
+    rbm_bernoulli(&out, &zero, &smallest, 1);
+    assert_true(out == 0.0f);
+    rbm_bernoulli(&out, &one, &largest, 1);
+    assert_true(out == 1.0f);
+}
+
+static void test_bytes_to_probability(void **state)
+{
+    (void)state;
+    float table[256], out[256];
+    uint8_t bytes[256];
+    for (int i = 0; i < 256; i++) {
+        table[i] = (float)(i / 255.0);
+        bytes[i] = (uint8_t)(255 - i);
+    }
+    rbm_bytes_to_probability(out, bytes, table, 256);
+    for (int i = 0; i < 256; i++)
+        assert_true(out[i] == (float)((255 - i) / 255.0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sigmoid_accuracy),
+        cmocka_unit_test(test_sigmoid_vector_equals_scalar),
+        cmocka_unit_test(test_sampling_kernels),
+        cmocka_unit_test(test_bytes_to_probability),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

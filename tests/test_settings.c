@@ -1,0 +1,166 @@
+/* Settings: defaults from the key table, strict parsing with file:line, overrides, checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "rbm/rbm.h"
+
+static void test_defaults_are_the_write_ups(void **state)
+{
+    (void)state;
+    RbmSettings s;
+    rbm_default_settings(&s);
+    assert_int_equal(s.hidden, 300);
+    assert_int_equal(s.epochs, 10);
+    assert_int_equal(s.batch_size, 100);
+    assert_true(s.learning_rate == 0.1 && s.momentum == 0.9 && s.weight_decay == 0);
+    assert_true(s.init_std == 0.01 && s.scale == 0 && s.seed == 1 && s.threads == 0);
+    assert_string_equal(s.model_path, "model.npz");
+    assert_int_equal(s.format, RBM_FORMAT_AUTO);
+    /* every key is documented */
+    for (int i = 0; i < rbm_settings_count(); i++)
+        assert_true(strlen(rbm_settings_info(i)->doc) > 10);
+    assert_null(rbm_settings_info(rbm_settings_count()));
+}
+
+static int load(RbmSettings *s, const char *text, RbmError *error)
+{
+    rbm_default_settings(s);
+    memset(error, 0, sizeof *error);
+    return rbm_settings_load_string(s, text, "test.ini", error);
+}
+
+static void test_parses_every_kind(void **state)
+{
+    (void)state;
+    RbmSettings s;
+    RbmError e;
+    assert_int_equal(load(&s, "; comment\n[data]\ntrain = a b.csv\nformat = npy\nscale = 2.5\n"
+                              "[model]\nhidden = 7\n[train]\nseed = 18446744073709551615\n"
+                              "momentum = 0\nlearning_rate=1e-3\n",
+                         &e),
+                     0);
+    assert_string_equal(s.train_path, "a b.csv");
+    assert_int_equal(s.format, RBM_FORMAT_NPY);
+    assert_true(s.scale == 2.5 && s.hidden == 7 && s.seed == UINT64_MAX);
+    assert_true(s.momentum == 0 && s.learning_rate == 1e-3);
+}
+
+static void expect_error(const char *text, const char *fragment)
+{
+    RbmSettings s;
+    RbmError e;
+    int result = load(&s, text, &e);
+    print_message("%s -> %s\n", fragment, e.message);
+    assert_int_equal(result, -22 /* EINVAL */);
+    assert_non_null(strstr(e.message, fragment));
+}
+
+static void test_errors_name_the_line(void **state)
+{
+    (void)state;
+    expect_error("[model]\nhidden = 12abc\n", "test.ini:2: model.hidden: '12abc' is not a whole number");
+    expect_error("[model]\n\nhidden = 0\n", "test.ini:3: model.hidden: 0 is out of range");
+    expect_error("[train]\nlearning_rate = nan\n", "test.ini:2:");
+    expect_error("[train]\nlearning_rate = inf\n", "not a finite number");
+    expect_error("[train]\nlearning_rate = 0\n", "test.ini:2: train.learning_rate: 0 is out of range");
+    expect_error("[train]\nlearning_rate = -0.1\n", "out of range");
+    expect_error("[train]\nmomentum = 1\n", "test.ini:2: train.momentum");
+    expect_error("[train]\nepochs = -3\n", "out of range");
+    expect_error("[train]\nseed = -1\n", "is not a seed");
+    expect_error("[train]\nbogus = 1\n", "test.ini:2: unknown key 'bogus' in section [train]");
+    expect_error("[nope]\nhidden = 1\n", "test.ini:2: unknown section [nope]");
+    expect_error("hidden = 1\n", "test.ini:1: key 'hidden' is outside any section");
+    expect_error("[model]\nhidden = 5\nhidden = 6\n", "test.ini:3: model.hidden is given twice");
+    expect_error("[model\nhidden = 5\n", "test.ini:1: syntax error");
+    expect_error("[model]\nhidden 5\n", "test.ini:2: syntax error");
+    expect_error("[data]\nformat = xml\n", "'xml' is not one of auto, csv, idx, npy");
+    expect_error("[data]\nscale = 0\n", "out of range");
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    RbmSettings s;
+    RbmError e = {{0}};
+    rbm_default_settings(&s);
+    assert_int_equal(rbm_settings_override(&s, "train.epochs=3", &e), 0);
+    assert_int_equal(s.epochs, 3);
+    assert_int_equal(rbm_settings_override(&s, "data.train=x=y.csv", &e), 0);
+    assert_string_equal(s.train_path, "x=y.csv");
+    assert_int_equal(rbm_settings_override(&s, "train.epochs", &e), -22);
+    assert_non_null(strstr(e.message, "expected SECTION.KEY=VALUE"));
+    assert_int_equal(rbm_settings_override(&s, "train.epochs=3x", &e), -22);
+    assert_non_null(strstr(e.message, "'3x' is not a whole number"));
+    assert_int_equal(rbm_settings_override(&s, "train.nope=1", &e), -22);
+    assert_int_equal(s.epochs, 3); /* a failed override changes nothing */
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    RbmSettings s;
+    RbmError e = {{0}};
+    rbm_default_settings(&s);
+    assert_int_equal(rbm_settings_check(&s, &e), -22);
+    assert_non_null(strstr(e.message, "data.train is not set"));
+    strcpy(s.train_path, "x.csv");
+    assert_int_equal(rbm_settings_check(&s, &e), 0);
+    s.batch_size = 0;
+    assert_int_equal(rbm_settings_check(&s, &e), -22);
+    assert_non_null(strstr(e.message, "train.batch_size"));
+}
+
+/* Formatting then parsing gives the same settings. */
+static void test_format_round_trip(void **state)
+{
+    (void)state;
+    RbmSettings s, back;
+    RbmError e = {{0}};
+    rbm_default_settings(&s);
+    strcpy(s.train_path, "/data/train.csv");
+    s.learning_rate = 0.037;
+    s.seed = 987654321987654321ULL;
+    s.scale = 3;
+    char text[4096];
+    size_t length = rbm_settings_format(&s, RBM_KEYS_ALL, text, sizeof text);
+    assert_true(length < sizeof text);
+    assert_non_null(strstr(text, "learning_rate = 0.037\n"));
+    rbm_default_settings(&back);
+    assert_int_equal(rbm_settings_load_string(&back, text, "formatted", &e), 0);
+    assert_memory_equal(&s, &back, sizeof s);
+    /* the model's copy leaves out what does not change the result */
+    rbm_settings_format(&s, RBM_KEYS_RESULT, text, sizeof text);
+    assert_null(strstr(text, "threads"));
+    assert_null(strstr(text, "[output]"));
+    assert_non_null(strstr(text, "seed = 987654321987654321"));
+}
+
+static void test_file_errors(void **state)
+{
+    (void)state;
+    RbmSettings s;
+    RbmError e = {{0}};
+    rbm_default_settings(&s);
+    assert_int_equal(rbm_settings_load_file(&s, "/nonexistent/x.ini", &e), -2 /* ENOENT */);
+    assert_non_null(strstr(e.message, "/nonexistent/x.ini: cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_are_the_write_ups),
+        cmocka_unit_test(test_parses_every_kind),
+        cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_format_round_trip),
+        cmocka_unit_test(test_file_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
