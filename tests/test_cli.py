@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""The rbm command end to end: every kind of bad input ends with a clear message naming the
+file and line or byte offset, exit status 2 and no model file; good input trains models that
+NumPy reads, byte-identical at any thread count.
+
+usage: test_cli.py PATH/TO/rbm [unittest arguments]
+"""
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+RBM = os.path.abspath(sys.argv.pop(1))
+FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([RBM, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+class Workspace(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, content, mode="w"):
+        with open(self.path(name), mode) as f:
+            f.write(content)
+        return self.path(name)
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def config(self, data, extra="", model="model.npz", name="run.ini"):
+        return self.write(name, f"[data]\ntrain = {data}\n[model]\nhidden = 6\n[train]\n"
+                                f"epochs = 2\nbatch_size = 4\n{extra}\n"
+                                f"[output]\nmodel = {self.path(model)}\n")
+
+    def small_csv(self, name="small.csv"):
+        rng = np.random.default_rng(0)
+        rows = rng.integers(0, 256, size=(10, 5))
+        return self.write(name, "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+
+    def assert_bad(self, result, *fragments, status=2):
+        self.assertEqual(result.returncode, status, result.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, result.stderr)
+        self.assertFalse(os.path.exists(self.path("model.npz")), "a failed run wrote a model")
+        self.assertNotIn("Traceback", result.stderr)
+
+    def train_bad(self, data, *fragments, extra=""):
+        self.assert_bad(run("train", self.config(data, extra)), *fragments)
+
+
+class Arguments(Workspace):
+    def test_no_command(self):
+        self.assert_bad(run(), "usage: rbm COMMAND")
+
+    def test_unknown_command(self):
+        self.assert_bad(run("fly"), "unknown command 'fly'")
+
+    def test_missing_config(self):
+        self.assert_bad(run("train"), "missing CONFIG")
+
+    def test_config_not_found(self):
+        self.assert_bad(run("train", self.path("none.ini")), "none.ini: cannot open")
+
+    def test_set_without_equals(self):
+        cfg = self.config(self.small_csv())
+        self.assert_bad(run("train", cfg, "-s", "train.epochs"),
+                        "--set 'train.epochs': expected SECTION.KEY=VALUE")
+
+    def test_set_unknown_key(self):
+        cfg = self.config(self.small_csv())
+        self.assert_bad(run("train", cfg, "--set", "train.speed=3"), "unknown key 'speed'")
+
+    def test_set_needs_value(self):
+        self.assert_bad(run("train", self.config(self.small_csv()), "-s"), "needs SECTION.KEY=VALUE")
+
+    def test_unknown_option(self):
+        self.assert_bad(run("train", self.config(self.small_csv()), "--fast"), "unknown option '--fast'")
+
+    def test_help_shows_live_defaults(self):
+        result = run("train", "--help")
+        self.assertEqual(result.returncode, 0)
+        for text in ("hidden = 300", "epochs = 10", "batch_size = 100", "learning_rate = 0.1",
+                     "momentum = 0.9", "seed = 1", "threads = 0", "model = model.npz"):
+            self.assertIn(text, result.stdout)
+        self.assertEqual(run("--help").returncode, 0)
+        self.assertEqual(run("info", "--help").returncode, 0)
+
+    def test_version(self):
+        result = run("--version")
+        self.assertEqual(result.returncode, 0)
+        self.assertRegex(result.stdout, r"rbm \d+\.\d+\.\d+")
+        self.assertIn("OpenBLAS", result.stdout)
+        self.assertIn("single-threaded: yes", result.stdout)
+        self.assertIn("OpenMP", result.stdout)
+
+
+class Configs(Workspace):
+    def bad_config(self, text, *fragments):
+        self.assert_bad(run("train", self.write("bad.ini", text)), *fragments)
+
+    def test_syntax_error(self):
+        self.bad_config("[data]\ntrain x.csv\n", "bad.ini:2: syntax error")
+
+    def test_unknown_key(self):
+        self.bad_config("[data]\nlimt = 3\n", "bad.ini:2: unknown key 'limt' in section [data]")
+
+    def test_trailing_garbage(self):
+        self.bad_config("[model]\nhidden = 12abc\n", "bad.ini:2: model.hidden: '12abc' is not a whole number")
+
+    def test_nan_infinite_zero_negative(self):
+        self.bad_config("[train]\nlearning_rate = nan\n", "bad.ini:2:", "not a finite number")
+        self.bad_config("[train]\n\nmomentum = inf\n", "bad.ini:3:", "not a finite number")
+        self.bad_config("[train]\nepochs = 0\n", "bad.ini:2: train.epochs: 0 is out of range")
+        self.bad_config("[model]\ninit_std = -0.01\n", "bad.ini:2: model.init_std")
+        self.bad_config("[train]\nbatch_size = -5\n", "bad.ini:2: train.batch_size")
+
+    def test_missing_train_path(self):
+        self.bad_config("[model]\nhidden = 3\n", "data.train is not set")
+
+
+class BadData(Workspace):
+    def test_missing_data_file(self):
+        self.train_bad(self.path("nope.csv"), "nope.csv: cannot open")
+
+    def test_empty_csv(self):
+        self.train_bad(self.write("e.csv", ""), "e.csv: empty file")
+
+    def test_ragged_csv(self):
+        self.train_bad(self.write("r.csv", "1,2,3\n4,5,6\n7,8\n"), "r.csv:3: expected 3 fields, found 2")
+
+    def test_non_numeric_field(self):
+        self.train_bad(self.write("n.csv", "a,b\n1,2\n3,x7\n"), "n.csv:3: field 2: 'x7' is not a finite number")
+
+    def test_nan_field(self):
+        self.train_bad(self.write("n.csv", "0.5,0.1\n0.2,nan\n"), "n.csv:2: field 2: 'nan'")
+
+    def test_out_of_range_after_scaling(self):
+        self.train_bad(self.write("o.csv", "0.5,0.1\n0.2,1.5\n"), "o.csv:2, field 2: value 1.5",
+                       "outside [0,1]")
+    def test_bytes_over_explicit_scale(self):
+        self.assert_bad(run("train", self.config(self.write("b.csv", "5,10\n200,1\n")),
+                            "-s", "data.scale=100"), "b.csv:2, field 1: value 200 / scale 100")
+
+    def test_header_only(self):
+        self.train_bad(self.write("h.csv", "label,p0,p1\n"), "no data rows after the header")
+
+    def idx(self, name, magic, dims, payload=b"", compress=False):
+        raw = bytes(magic) + b"".join(struct.pack(">I", d) for d in dims) + payload
+        return self.write(name, gzip.compress(raw) if compress else raw, mode="wb")
+
+    def test_empty_idx(self):
+        self.train_bad(self.write("e.idx", b"", mode="wb"), "e.idx: byte offset 0", "empty file")
+
+    def test_wrong_idx_magic(self):
+        self.train_bad(self.idx("m.idx", [1, 2, 8, 3], [1, 2, 2], b"\0" * 4), "m.idx: byte offset 0: wrong IDX magic")
+
+    def test_truncated_idx(self):
+        self.train_bad(self.idx("t.idx", [0, 0, 8, 3], [3, 2, 2], b"\1" * 7),
+                       "t.idx: byte offset 4: IDX header claims 3 x 4 bytes but the file has only 7")
+        self.train_bad(self.idx("t.idx.gz", [0, 0, 8, 3], [3, 2, 2], b"\1" * 7, compress=True),
+                       "t.idx.gz: byte offset 23 (uncompressed): truncated IDX data")
+
+    def test_truncated_idx_header(self):
+        self.train_bad(self.write("h.idx", b"\0\0\x08\x03\0\0", mode="wb"), "h.idx: byte offset 6", "truncated IDX header")
+
+    def test_idx_dimensions_overflow(self):
+        self.train_bad(self.idx("o.idx", [0, 0, 8, 4], [0xFFFFFFFF] * 4), "o.idx: byte offset", "overflow")
+
+    def test_idx_lying_header_gz(self):
+        self.train_bad(self.idx("l.idx.gz", [0, 0, 8, 3], [0xFFFFFF, 28, 28], b"\0" * 100, compress=True),
+                       "IDX header claims 16777215 x 784 bytes but the file could hold only")
+
+    def test_malformed_npy(self):
+        good = self.path("g.npy")
+        np.save(good, np.zeros((3, 4), np.float32))
+        data = self.read("g.npy")
+        self.train_bad(self.write("a.npy", data.replace(b"'descr'", b"'dscr!'"), mode="wb"),
+                       "a.npy: byte offset", "malformed .npy header")
+        self.train_bad(self.write("b.npy", data.replace(b"False", b"True "), mode="wb"),
+                       "b.npy: byte offset", "Fortran order is not supported")
+        self.train_bad(self.write("c.npy", data[:-5], mode="wb"), "c.npy: byte offset 128", "truncated")
+        self.train_bad(self.write("d.npy", data[:9], mode="wb"), "d.npy: byte offset 0")
+        np.save(self.path("e.npy"), np.zeros((2, 3, 4), np.float32))
+        self.train_bad(self.path("e.npy"), "e.npy: byte offset", "more than 2 dimensions")
+        np.save(self.path("f.npy"), np.zeros((2, 3), np.int64))
+        self.train_bad(self.path("f.npy"), "f.npy: byte offset", "dtype '<i8' is not supported")
+        np.save(self.path("n.npy"), np.array([[0.5, np.nan]], np.float32))
+        self.train_bad(self.path("n.npy"), "n.npy: byte offset 132: value is not finite")
+
+
+class BadModels(Workspace):
+    def test_missing_model(self):
+        self.assert_bad(run("info", self.path("none.npz")), "none.npz: cannot open")
+
+    def test_garbage_model(self):
+        self.assert_bad(run("info", self.write("g.npz", b"PK\3\4garbage", mode="wb")), "g.npz: not a readable .npz")
+
+    def test_model_without_arrays(self):
+        np.savez(self.path("other.npz"), x=np.zeros(3))
+        self.assert_bad(run("info", self.path("other.npz")), "other.npz: not an rbm model: no weights.npy")
+
+    def test_truncated_model(self):
+        result = run("train", self.config(self.small_csv()))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        data = self.read("model.npz")
+        os.remove(self.path("model.npz"))
+        for cut in (len(data) // 2, len(data) - 30):
+            bad = self.write("cut.npz", data[:cut], mode="wb")
+            self.assert_bad(run("info", bad), "cut.npz:")
+
+    def test_unwritable_model_directory(self):
+        cfg = self.config(self.small_csv(), model="no/such/dir/model.npz")
+        result = run("train", cfg)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("no/such/dir/model.npz: cannot write there", result.stderr)
+
+
+class Training(Workspace):
+    def load(self, path):
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+
+    def test_kaggle_csv_with_label_column(self):
+        rng = np.random.default_rng(1)
+        pixels = rng.integers(0, 256, size=(23, 12))
+        labels = rng.integers(0, 10, size=23)
+        text = "label," + ",".join(f"pixel{i}" for i in range(12)) + "\n"
+        text += "".join(f"{l}," + ",".join(map(str, p)) + "\r\n" for l, p in zip(labels, pixels))
+        cfg = self.config(self.write("train.csv", text), extra=f"\nthreads = 2", model="k.npz")
+        log = self.path("log.jsonl")
+        result = run("train", cfg, "-s", f"output.log={log}", "-s", "train.epochs=3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stderr, r"epoch 3/3  recon_error [0-9.]+  [0-9.]+ s  \d+ samples/s")
+        m = self.load(self.path("k.npz"))
+        self.assertEqual(m["weights"].shape, (6, 12))  # the label column is not trained on
+        self.assertEqual(m["weights"].dtype, np.float32)
+        self.assertEqual(m["hidden_bias"].shape, (6,))
+        self.assertEqual(m["hidden_bias"].dtype, np.float32)
+        self.assertEqual(m["visible_bias"].shape, (12,))
+        self.assertEqual(m["visible_bias"].dtype, np.float32)
+        self.assertTrue(np.all(np.isfinite(m["weights"])))
+        self.assertIn("hidden = 6", str(m["config"]))
+        meta = json.loads(str(m["metadata"]))
+        self.assertEqual(meta["epochs_trained"], 3)
+        self.assertEqual(meta["samples"], 23)
+        with open(log) as f:
+            records = [json.loads(line) for line in f]
+        self.assertEqual([r["epoch"] for r in records], [1, 2, 3])
+        for r in records:
+            self.assertEqual(set(r), {"epoch", "recon_error", "seconds", "samples_per_second"})
+        self.assertAlmostEqual(meta["final_recon_error"], records[-1]["recon_error"], places=6)
+        info = run("info", self.path("k.npz"))
+        self.assertEqual(info.returncode, 0, info.stderr)
+        self.assertIn("weights 6 x 12", info.stdout)
+        self.assertIn("epochs trained: 3", info.stdout)
+        self.assertIn("seed: 1", info.stdout)
+
+    def test_every_format_trains(self):
+        rng = np.random.default_rng(2)
+        images = rng.integers(0, 256, size=(9, 4, 4), dtype=np.uint8)
+        raw = struct.pack(">BBBB", 0, 0, 8, 3) + struct.pack(">III", 9, 4, 4) + images.tobytes()
+        inputs = [self.write("d-ubyte", raw, mode="wb"), self.write("d-ubyte.gz", gzip.compress(raw), mode="wb")]
+        for dtype in (np.uint8, np.float32, np.float64):
+            name = self.path(f"d-{np.dtype(dtype).name}.npy")
+            array = images.reshape(9, 16)
+            np.save(name, array if dtype == np.uint8 else (array / 255.0).astype(dtype))
+            inputs.append(name)
+        inputs.append(self.write("floats.csv", "".join(",".join(f"{v / 255:.6f}" for v in row) + "\n"
+                                                       for row in images.reshape(9, 16))))
+        models = []
+        for i, data in enumerate(inputs):
+            result = run("train", self.config(data, model=f"m{i}.npz", name=f"c{i}.ini"))
+            self.assertEqual(result.returncode, 0, f"{data}: {result.stderr}")
+            models.append(self.load(self.path(f"m{i}.npz")))
+            self.assertEqual(models[-1]["weights"].shape, (6, 16))
+        # IDX, gzip IDX and uint8 .npy hold the same bytes: the same model
+        for k in ("weights", "hidden_bias", "visible_bias"):
+            np.testing.assert_array_equal(models[0][k], models[1][k])
+            np.testing.assert_array_equal(models[0][k], models[2][k])
+
+    def test_same_bytes_any_thread_count(self):
+        rng = np.random.default_rng(3)
+        np.save(self.path("d.npy"), rng.random((157, 30), dtype=np.float32))
+        files = {}
+        for threads in (1, 2, 3, 4, 7, 16):
+            cfg = self.config(self.path("d.npy"), extra=f"threads = {threads}\nchunk_rows = 3",
+                              model=f"t{threads}.npz", name=f"t{threads}.ini")
+            result = run("train", cfg)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            files[threads] = self.read(f"t{threads}.npz")
+        for threads, content in files.items():
+            self.assertEqual(content, files[1], f"threads = {threads} changed the model file")
+        again = run("train", self.path("t2.ini"), "-s", f"output.model={self.path('again.npz')}")
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(self.read("again.npz"), files[1])
+        other = run("train", self.path("t2.ini"), "-s", "train.seed=2", "-s", f"output.model={self.path('s2.npz')}")
+        self.assertEqual(other.returncode, 0, other.stderr)
+        self.assertNotEqual(self.load(self.path("s2.npz"))["weights"].tobytes(),
+                            self.load(self.path("t1.npz"))["weights"].tobytes())
+
+
+CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
+
+
+class ShippedConfigs(Workspace):
+    def test_default_config_runs(self):
+        cfg = os.path.join(CONFIGS, "default.ini")
+        result = run("train", cfg, "-s", "data.limit=300", "-s", "train.epochs=1",
+                     "-s", f"output.model={self.path('d.npz')}", "-s", f"output.log={self.path('d.jsonl')}")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with np.load(self.path("d.npz")) as m:
+            self.assertEqual(m["weights"].shape, (300, 784))
+
+    def test_kaggle_config_runs_on_a_kaggle_shaped_file(self):
+        rng = np.random.default_rng(4)
+        header = "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
+        rows = "".join(f"{rng.integers(10)}," + ",".join(map(str, rng.integers(0, 256, 784))) + "\n"
+                       for _ in range(120))
+        self.write("train.csv", header + rows)
+        result = run("train", os.path.join(CONFIGS, "kaggle-mnist.ini"), "-s", "train.epochs=1", cwd=self.dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with np.load(self.path("kaggle-mnist.npz")) as m:
+            self.assertEqual(m["weights"].shape, (300, 784))
+
+
+class Learning(Workspace):
+    """On 2,000 Fashion-MNIST images the reconstruction error falls every epoch for 3 epochs."""
+
+    def test_recon_error_falls(self):
+        self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
+        log = self.path("log.jsonl")
+        cfg = self.write("f.ini", f"[data]\ntrain = {FASHION}\nlimit = 2000\n[train]\nepochs = 3\n"
+                                  f"[output]\nmodel = {self.path('f.npz')}\nlog = {log}\n")
+        result = run("train", cfg)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(log) as f:
+            errors = [json.loads(line)["recon_error"] for line in f]
+        print("recon_error per epoch:", errors, file=sys.stderr)
+        self.assertEqual(len(errors), 3)
+        self.assertLess(errors[1], errors[0])
+        self.assertLess(errors[2], errors[1])
+        self.assertLess(errors[2], 0.06)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
