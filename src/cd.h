@@ -19,6 +19,7 @@
 
 #include "data/dataset.h"
 #include "pcg32.h"
+#include "profile.h"
 
 /* The one random stream of a run (seeded by the seed, one fixed stream constant): training
  * draws are numbered from 0, ((epoch * samples + sample) * draws_per_sample + j); the initial
@@ -58,11 +59,12 @@ typedef struct BatchBuffers {
 
 typedef struct ChunkScratch {
     float *visible_probability; /* [chunk_rows][visible]: v0p */
-    float *visible_work;        /* [chunk_rows][visible]: vn preactivations, then vnp */
-    float *hidden_work;         /* [chunk_rows][hidden]: preactivations */
-    float *uniform;             /* [max(visible, hidden)] */
+    float *visible_work;        /* [chunk_rows][visible]: preactivations, then vnp */
+    float *hidden_work;         /* [chunk_rows][hidden]: preactivations, then h0p */
+    float *uniform;             /* [max(visible, hidden)]: one row's draws */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
+    PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */
 } ChunkScratch;
 
 typedef struct UpdateRule {
@@ -81,6 +83,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
 /* Update unit `strip`: columns [visible * strip / strips, visible * (strip + 1) / strips) of W
  * and the visible bias, and the same share of the hidden bias. */
 void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBuffers *batch,
-                         const Shape *shape, const UpdateRule *rule, int64_t strip);
+                         const Shape *shape, const UpdateRule *rule, int64_t strip,
+                         PhaseTimer *timer);
 
 #endif

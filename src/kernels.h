@@ -41,15 +41,22 @@ static inline float rbm_sigmoid_scalar(float x)
 /* probability[j] = sigmoid(preactivation[j] + bias[j]) */
 void rbm_sigmoid_bias(float *probability, const float *preactivation, const float *bias, size_t n);
 
-/* sample[j] = (uniform[j] < probability[j]) ? 1 : 0 */
-void rbm_bernoulli(float *sample, const float *probability, const float *uniform, size_t n);
+/* sample[j] = (uniform[j] < probability[j]) ? sign : 0 */
+void rbm_bernoulli_signed(float *sample, const float *probability, const float *uniform,
+                          float sign, size_t n);
 
-/* sample[j] = sign * Bernoulli(sigmoid(preactivation[j] + bias[j])), with uniform[] given. */
-void rbm_sigmoid_bernoulli(float *sample, const float *preactivation, const float *bias,
-                           const float *uniform, float sign, size_t n);
+/* probability[j] = (float)bytes[j] / scale: 8-bit data to probabilities. Division (not a
+ * multiplication by 1/scale) keeps 255 / 255 exactly 1. */
+void rbm_bytes_to_probability(float *probability, const uint8_t *bytes, float scale, size_t n);
 
-/* probability[j] = table[bytes[j]]: 8-bit data to probabilities */
-void rbm_bytes_to_probability(float *probability, const uint8_t *bytes, const float table[256],
-                              size_t n);
+/* sums[j] = sum over rows i of (a[i][j] - b[i][j]), rows added in order; returns the sum of
+ * all squared differences (in double, row by row). */
+double rbm_difference_sums(float *sums, const float *a, const float *b, int64_t rows,
+                           int64_t width);
+
+/* With weight decay: velocity[j] -= weight_decay * weight[j]; then
+ * weight[j] += learning_rate * velocity[j]. */
+void rbm_weight_step(float *weight, float *velocity, float learning_rate, float weight_decay,
+                     size_t n);
 
 #endif

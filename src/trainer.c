@@ -128,10 +128,37 @@ static char *metadata_json(const RbmSettings *settings, const RbmDataset *data,
     return text;
 }
 
+const char *rbm_phase_name(RbmPhase phase)
+{
+    static const char *const names[RBM_PHASE_COUNT] = {
+        "data conversion", "forward sgemm", "reverse sgemm",         "gradient sgemm",
+        "sigmoid",         "sampling+rng",  "reduction and update",  "barrier wait"};
+    return phase >= 0 && phase < RBM_PHASE_COUNT ? names[phase] : "?";
+}
+
+void rbm_profile_free(RbmProfile *profile)
+{
+    if (profile) {
+        free(profile->per_worker);
+        profile->per_worker = NULL;
+    }
+}
+
+/* Waits for every worker, charging the wait to the barrier phase. */
+#define BARRIER(timer)                                                                           \
+    do {                                                                                         \
+        phase_begin(timer);                                                                      \
+        _Pragma("omp barrier");                                                                  \
+        phase_end(timer, RBM_PHASE_BARRIER, 0);                                                  \
+    } while (0)
+
 int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
-              RbmEpochCallback on_epoch, void *user, RbmError *error)
+              const RbmTrainHooks *hooks, RbmError *error)
 {
     *out = NULL;
+    RbmTrainHooks no_hooks = {0};
+    if (!hooks)
+        hooks = &no_hooks;
     int result = rbm_settings_check(settings, error);
     if (result < 0)
         return result;
@@ -159,6 +186,19 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
         return rbm_fail(error, -ENOMEM, "out of memory for a %lld x %lld model with %d threads",
                         (long long)shape.hidden, (long long)shape.visible, threads);
     }
+    RbmProfile *profile = hooks->profile;
+    if (profile) {
+        profile->workers = threads;
+        profile->wall_seconds = 0;
+        profile->per_worker = calloc((size_t)threads * RBM_PHASE_COUNT, sizeof(RbmPhaseStats));
+        if (!profile->per_worker) {
+            free_workspace(&w);
+            rbm_model_free(model);
+            return rbm_fail(error, -ENOMEM, "out of memory");
+        }
+        for (int t = 0; t < threads; t++)
+            w.scratch[t].timer.stats = profile->per_worker + (size_t)t * RBM_PHASE_COUNT;
+    }
     initialise_weights(w.params.weights, (size_t)(shape.hidden * shape.visible),
                        settings->init_std, settings->seed);
 
@@ -168,10 +208,12 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
     int stop = 0;
     double epoch_start = 0, squared_error = 0;
     omp_set_dynamic(0);
+    const double run_start = rbm_now();
 #pragma omp parallel num_threads(threads)
     {
         const int worker = omp_get_thread_num(), workers = omp_get_num_threads();
         ChunkScratch *scratch = &w.scratch[worker];
+        PhaseTimer *timer = &scratch->timer;
         for (int64_t epoch = 0; epoch < settings->epochs && !stop; epoch++) {
             if (worker == 0) {
                 epoch_start = omp_get_wtime();
@@ -185,13 +227,14 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
                 const int64_t chunks = rbm_chunk_count(&shape, batch.rows);
                 for (int64_t chunk = worker; chunk < chunks; chunk += workers)
                     rbm_cd_sample_chunk(&batch, scratch, &w.params, data, &shape, chunk);
-#pragma omp barrier
+                BARRIER(timer);
                 for (int64_t strip = worker; strip < shape.strips; strip += workers)
-                    rbm_cd_update_strip(&w.params, &w.velocity, &batch, &shape, &rule, strip);
+                    rbm_cd_update_strip(&w.params, &w.velocity, &batch, &shape, &rule, strip,
+                                        timer);
                 if (worker == 0)
                     for (int64_t chunk = 0; chunk < chunks; chunk++)
                         squared_error += batch.chunk_squared_error[chunk];
-#pragma omp barrier
+                BARRIER(timer);
             }
             if (worker == 0) {
                 double seconds = omp_get_wtime() - epoch_start;
@@ -199,12 +242,14 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
                 last_error = squared_error / ((double)N * (double)shape.visible);
                 RbmEpochReport report = {epoch + 1, settings->epochs, last_error, seconds,
                                          seconds > 0 ? (double)N / seconds : 0};
-                if (on_epoch && on_epoch(&report, user) != 0)
+                if (hooks->on_epoch && hooks->on_epoch(&report, hooks->user) != 0)
                     stop = 1;
             }
-#pragma omp barrier
+            BARRIER(timer);
         }
     }
+    if (profile)
+        profile->wall_seconds = rbm_now() - run_start;
 
     size_t parameter_count = (size_t)(shape.hidden * shape.visible + shape.hidden + shape.visible);
     memcpy(model->weights, w.params.weights, parameter_count * sizeof(float));

@@ -58,37 +58,78 @@ static void test_sampling_kernels(void **state)
         bias[i] = 0.25f;
         uniform[i] = pcg32_uniform_reference(&rng);
     }
-    rbm_sigmoid_bernoulli(sample, pre, bias, uniform, -1.0f, N);
     rbm_sigmoid_bias(probability, pre, bias, N);
+    rbm_bernoulli_signed(sample, probability, uniform, -1.0f, N);
     for (int i = 0; i < N; i++) {
         float p = rbm_sigmoid_scalar(pre[i] + bias[i]);
         assert_true(probability[i] == p);
         assert_true(sample[i] == (uniform[i] < p ? -1.0f : 0.0f));
     }
-    rbm_bernoulli(sample, probability, uniform, N);
+    rbm_bernoulli_signed(sample, probability, uniform, 1.0f, N);
     for (int i = 0; i < N; i++)
         assert_true(sample[i] == (uniform[i] < probability[i] ? 1.0f : 0.0f));
     /* p = 0 never fires, p = 1 always does */
     float zero = 0.0f, one = 1.0f, out;
     float smallest = 0.0f, largest = 0.99999994f;
-    rbm_bernoulli(&out, &zero, &smallest, 1);
+    rbm_bernoulli_signed(&out, &zero, &smallest, 1.0f, 1);
     assert_true(out == 0.0f);
-    rbm_bernoulli(&out, &one, &largest, 1);
+    rbm_bernoulli_signed(&out, &one, &largest, 1.0f, 1);
     assert_true(out == 1.0f);
 }
 
 static void test_bytes_to_probability(void **state)
 {
     (void)state;
-    float table[256], out[256];
+    float out[256];
     uint8_t bytes[256];
-    for (int i = 0; i < 256; i++) {
-        table[i] = (float)(i / 255.0);
-        bytes[i] = (uint8_t)(255 - i);
-    }
-    rbm_bytes_to_probability(out, bytes, table, 256);
     for (int i = 0; i < 256; i++)
-        assert_true(out[i] == (float)((255 - i) / 255.0));
+        bytes[i] = (uint8_t)(255 - i);
+    rbm_bytes_to_probability(out, bytes, 255.0f, 256);
+    for (int i = 0; i < 256; i++) {
+        assert_true(out[i] == (float)(255 - i) / 255.0f);
+        assert_true(fabs(out[i] - (255 - i) / 255.0) < 1e-7);
+    }
+    assert_true(out[0] == 1.0f && out[255] == 0.0f);
+}
+
+/* The vectorised sums against plain double loops, for widths with and without a tail. */
+static void test_difference_sums(void **state)
+{
+    (void)state;
+    enum { ROWS = 7, WIDTH = 53 };
+    float a[ROWS * WIDTH], b[ROWS * WIDTH], sums[WIDTH];
+    Pcg32 rng;
+    pcg32_seed(&rng, 1, 2);
+    for (int i = 0; i < ROWS * WIDTH; i++) {
+        a[i] = pcg32_uniform_reference(&rng);
+        b[i] = pcg32_uniform_reference(&rng);
+    }
+    for (int width = 1; width <= WIDTH; width += 13) {
+        double squares = rbm_difference_sums(sums, a, b, ROWS, width);
+        double expected_squares = 0;
+        for (int j = 0; j < width; j++) {
+            double expected = 0;
+            for (int i = 0; i < ROWS; i++) {
+                expected += (double)a[i * width + j] - b[i * width + j];
+                expected_squares += ((double)a[i * width + j] - b[i * width + j]) *
+                                    ((double)a[i * width + j] - b[i * width + j]);
+            }
+            assert_true(fabs(sums[j] - expected) < 1e-5);
+        }
+        assert_true(fabs(squares - expected_squares) < 1e-4);
+    }
+}
+
+static void test_weight_step(void **state)
+{
+    (void)state;
+    float weight[5] = {1, 2, 3, 4, 5}, velocity[5] = {0.5f, -1, 0, 2, 1};
+    rbm_weight_step(weight, velocity, 0.1f, 0.01f, 5);
+    for (int j = 0; j < 5; j++) {
+        float v = (float)((double[]){0.5, -1, 0, 2, 1}[j]) - 0.01f * (float)(j + 1);
+        assert_true(fabs(velocity[j] - v) < 1e-7);
+        assert_true(fabs(weight[j] - ((float)(j + 1) + 0.1f * v)) < 1e-6);
+    }
 }
 
 int main(void)
@@ -98,6 +139,8 @@ int main(void)
         cmocka_unit_test(test_sigmoid_vector_equals_scalar),
         cmocka_unit_test(test_sampling_kernels),
         cmocka_unit_test(test_bytes_to_probability),
+        cmocka_unit_test(test_difference_sums),
+        cmocka_unit_test(test_weight_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static void compare_with_reference(int eight_bit)
     small_settings(&settings);
     RbmError error = {{0}};
     RbmModel *model = NULL;
-    assert_int_equal(rbm_train(&model, &settings, data, NULL, NULL, &error), 0);
+    assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
 
     float *dense = malloc((size_t)(data->rows * data->columns) * sizeof(float));
     for (int64_t r = 0; r < data->rows; r++)
@@ -111,7 +111,7 @@ static RbmModel *train_with(const RbmDataset *data, int threads, uint64_t seed)
     settings.seed = seed;
     RbmError error = {{0}};
     RbmModel *model = NULL;
-    assert_int_equal(rbm_train(&model, &settings, data, NULL, NULL, &error), 0);
+    assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
     return model;
 }
 

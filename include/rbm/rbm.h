@@ -146,10 +146,45 @@ typedef struct RbmEpochReport {
 /* Called by one thread after each epoch, while the others wait. Return non-zero to stop. */
 typedef int (*RbmEpochCallback)(const RbmEpochReport *report, void *user);
 
+/* Where a worker's time goes (rbm train --profile). */
+typedef enum RbmPhase {
+    RBM_PHASE_CONVERT,         /* data rows to probabilities */
+    RBM_PHASE_FORWARD_SGEMM,   /* v0 W^T and vn W^T */
+    RBM_PHASE_REVERSE_SGEMM,   /* h0 W */
+    RBM_PHASE_GRADIENT_SGEMM,  /* [h0; hnp]^T [v0; -vn], momentum folded in */
+    RBM_PHASE_SIGMOID,
+    RBM_PHASE_SAMPLING,        /* random numbers and Bernoulli draws */
+    RBM_PHASE_UPDATE,          /* statistics sums, bias and weight updates */
+    RBM_PHASE_BARRIER,         /* waiting for the other workers */
+    RBM_PHASE_COUNT
+} RbmPhase;
+
+typedef struct RbmPhaseStats {
+    int64_t calls;
+    double seconds;
+    double flops; /* sgemm phases: 2*M*N*K summed */
+} RbmPhaseStats;
+
+typedef struct RbmProfile {
+    int workers;               /* filled in by rbm_train */
+    double wall_seconds;       /* the whole training loop */
+    RbmPhaseStats *per_worker; /* [workers][RBM_PHASE_COUNT], allocated by rbm_train */
+} RbmProfile;
+
+RBM_API const char *rbm_phase_name(RbmPhase phase);
+RBM_API void rbm_profile_free(RbmProfile *profile); /* frees per_worker */
+
+/* What a caller may hook into a run; every field may be NULL. */
+typedef struct RbmTrainHooks {
+    RbmEpochCallback on_epoch;
+    void *user;           /* passed to on_epoch */
+    RbmProfile *profile;  /* when not NULL, phases are timed (costs well under 2%) */
+} RbmTrainHooks;
+
 /* Trains a new model on `data` with `settings` (checked first). *out receives the model, with
- * its config and metadata filled in. */
+ * its config and metadata filled in. hooks may be NULL. */
 RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
-                      RbmEpochCallback on_epoch, void *user, RbmError *error);
+                      const RbmTrainHooks *hooks, RbmError *error);
 
 /* ---------------------------------------------------------------- environment */
 

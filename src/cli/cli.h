@@ -2,6 +2,8 @@
 #ifndef RBM_CLI_H
 #define RBM_CLI_H
 
+#include <stdio.h>
+
 #include "rbm/rbm.h"
 
 enum { EXIT_OK = 0, EXIT_FAILURE_OTHER = 1, EXIT_BAD_INPUT = 2 };
@@ -10,6 +12,12 @@ enum { EXIT_OK = 0, EXIT_FAILURE_OTHER = 1, EXIT_BAD_INPUT = 2 };
 int cli_exit_status(int result);
 /* Prints "rbm: message" to stderr and returns the exit status for `result`. */
 int cli_report(int result, const RbmError *error);
+
+typedef struct CliTimes {
+    double load_seconds, save_seconds;
+} CliTimes;
+void cli_print_profile(FILE *out, const RbmProfile *profile, const CliTimes *io);
+double cli_now(void);
 
 int cli_train(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -7,6 +7,8 @@
 
 #include "cli.h"
 
+double cli_now(void) { return omp_get_wtime(); }
+
 int cli_exit_status(int result)
 {
     if (result == 0)

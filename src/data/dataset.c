@@ -61,7 +61,7 @@ static int scale_and_check(RbmDataset *data, double scale, RbmError *error)
     if (data->bytes) {
         data->scale = scale > 0 ? scale : 255.0;
         for (int value = 0; value < 256; value++)
-            data->byte_to_probability[value] = (float)(value / data->scale);
+            data->byte_to_probability[value] = (float)value / (float)data->scale;
         uint8_t limit = 255;
         while (data->byte_to_probability[limit] > 1.0f)
             limit--;
