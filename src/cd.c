@@ -48,6 +48,15 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     float *hidden = scratch->hidden_work;
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
+    if (shape->products_only) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, 1.0f, v0,
+                    (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H, 1.0f,
+                    h0, (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, -1.0f,
+                    negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+        return;
+    }
 
     /* v0p: the stored rows as probabilities (8-bit data is converted here, a chunk at a time) */
     const int64_t data_row = batch->first_row + first;
@@ -145,6 +154,8 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
                 inverse_rows, batch->hidden_stats, (int)H, batch->visible_stats + column, (int)V,
                 rule->momentum, velocity_w, (int)V);
     phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(H, columns, 2 * B));
+    if (shape->products_only)
+        return;
     for (int64_t i = 0; i < H; i++)
         rbm_weight_step(weights + i * V, velocity_w + i * V, rule->learning_rate,
                         rule->weight_decay, (size_t)columns);

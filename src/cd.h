@@ -15,6 +15,7 @@
 #ifndef RBM_CD_H
 #define RBM_CD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "data/dataset.h"
@@ -38,6 +39,7 @@ typedef struct Shape {
     int64_t batch_size;  /* rows of a full mini-batch */
     int64_t chunk_rows;  /* rows per sampling unit */
     int64_t strips;      /* update units: column strips of W */
+    bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
 } Shape;
 
 /* Random draws each sample consumes: one uniform per Bernoulli unit (v0, h0, vn). */

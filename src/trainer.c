@@ -6,6 +6,7 @@
  * Every buffer is allocated once, before the first batch.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -152,8 +153,10 @@ void rbm_profile_free(RbmProfile *profile)
         phase_end(timer, RBM_PHASE_BARRIER, 0);                                                  \
     } while (0)
 
-int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
-              const RbmTrainHooks *hooks, RbmError *error)
+/* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
+ * and nothing else (the sgemm floor that rbm bench compares against). */
+static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
+               const RbmTrainHooks *hooks, bool products_only, RbmError *error)
 {
     *out = NULL;
     RbmTrainHooks no_hooks = {0};
@@ -172,6 +175,7 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
     };
     shape.chunk_rows = settings->chunk_rows < shape.batch_size ? settings->chunk_rows
                                                               : shape.batch_size;
+    shape.products_only = products_only;
     shape.strips = shape.visible < settings->update_strips ? shape.visible : settings->update_strips;
     int threads = settings->threads > 0 ? (int)settings->threads : rbm_default_threads();
     UpdateRule rule = {(float)settings->learning_rate, (float)settings->momentum,
@@ -268,4 +272,33 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
     }
     *out = model;
     return 0;
+}
+
+int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
+              const RbmTrainHooks *hooks, RbmError *error)
+{
+    return run(out, settings, data, hooks, false, error);
+}
+
+typedef struct FloorTimes {
+    double *seconds;
+    int64_t count;
+} FloorTimes;
+
+static int record_floor_epoch(const RbmEpochReport *report, void *user)
+{
+    FloorTimes *times = user;
+    times->seconds[times->count++] = report->seconds;
+    return 0;
+}
+
+int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data, double *epoch_seconds,
+                      RbmError *error)
+{
+    FloorTimes times = {epoch_seconds, 0};
+    RbmTrainHooks hooks = {record_floor_epoch, &times, NULL};
+    RbmModel *model = NULL;
+    int result = run(&model, settings, data, &hooks, true, error);
+    rbm_model_free(model);
+    return result;
 }

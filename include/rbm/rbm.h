@@ -108,6 +108,9 @@ typedef struct RbmDataset RbmDataset; /* opaque: rows x columns, bytes or floats
 RBM_API int rbm_dataset_load(RbmDataset **out, const char *path, RbmDataFormat format,
                              double scale, int64_t limit, RbmError *error);
 RBM_API void rbm_dataset_free(RbmDataset *dataset);
+/* A data set of the first `rows` rows of `dataset`, sharing its memory (free the view before
+ * the data set). */
+RBM_API int rbm_dataset_head(RbmDataset **out, const RbmDataset *dataset, int64_t rows);
 RBM_API int64_t rbm_dataset_rows(const RbmDataset *dataset);
 RBM_API int64_t rbm_dataset_columns(const RbmDataset *dataset);
 RBM_API int rbm_dataset_is_8bit(const RbmDataset *dataset);
@@ -185,6 +188,12 @@ typedef struct RbmTrainHooks {
  * its config and metadata filled in. hooks may be NULL. */
 RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
                       const RbmTrainHooks *hooks, RbmError *error);
+
+/* The sgemm floor: runs exactly the matrix products that rbm_train would run for `settings`
+ * on `data` (same shapes, same split across the same threads, same barriers) and nothing
+ * else, for settings->epochs epochs; epoch_seconds[epochs] receives each epoch's time. */
+RBM_API int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data,
+                              double *epoch_seconds, RbmError *error);
 
 /* ---------------------------------------------------------------- environment */
 

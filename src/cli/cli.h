@@ -21,6 +21,8 @@ double cli_now(void);
 
 int cli_train(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+void cli_bench_usage(FILE *out);
 void cli_train_usage(FILE *out);
 void cli_info_usage(FILE *out);
 

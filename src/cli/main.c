@@ -33,6 +33,7 @@ static void usage(FILE *out)
             "commands:\n"
             "  train CONFIG [-s SECTION.KEY=VALUE]...   train a model (rbm train --help)\n"
             "  info MODEL                               describe a trained model\n"
+            "  bench CONFIG [OPTIONS]                   speed against the sgemm floor (rbm bench --help)\n"
             "  --version                                versions of rbm, OpenBLAS, OpenMP\n"
             "  --help                                   this text\n");
 }
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
         return cli_train(argc - 1, argv + 1);
     if (strcmp(command, "info") == 0)
         return cli_info(argc - 1, argv + 1);
+    if (strcmp(command, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
     if (strcmp(command, "--version") == 0 || strcmp(command, "version") == 0)
         return version();
     if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
@@ -92,6 +95,8 @@ int main(int argc, char **argv)
             cli_train_usage(stdout);
         else if (argc > 2 && strcmp(argv[2], "info") == 0)
             cli_info_usage(stdout);
+        else if (argc > 2 && strcmp(argv[2], "bench") == 0)
+            cli_bench_usage(stdout);
         else
             usage(stdout);
         return EXIT_OK;

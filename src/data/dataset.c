@@ -141,10 +141,29 @@ int rbm_dataset_load(RbmDataset **out, const char *path, RbmDataFormat format, d
     return 0;
 }
 
+int rbm_dataset_head(RbmDataset **out, const RbmDataset *data, int64_t rows)
+{
+    *out = NULL;
+    if (rows <= 0 || rows > data->rows)
+        return -EINVAL;
+    RbmDataset *view = malloc(sizeof *view);
+    if (!view)
+        return -ENOMEM;
+    *view = *data;
+    view->rows = rows;
+    view->is_view = true;
+    *out = view;
+    return 0;
+}
+
 void rbm_dataset_free(RbmDataset *data)
 {
     if (!data)
         return;
+    if (data->is_view) {
+        free(data);
+        return;
+    }
     free(data->bytes);
     free(data->values);
     free(data->labels);

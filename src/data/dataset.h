@@ -21,6 +21,7 @@ struct RbmDataset {
     float byte_to_probability[256]; /* bytes[i] / scale, for 8-bit sources */
     double scale;            /* what values were divided by */
     int32_t *labels;         /* [rows] from a CSV 'label' column, else NULL */
+    bool is_view;            /* shares another data set's memory (rbm_dataset_head) */
     /* where the values came from */
     const char *path;
     LocationKind location;
