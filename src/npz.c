@@ -142,7 +142,7 @@ static int read_entry(NpzReader *reader, const char *name, uint8_t **out, size_t
     zip_stat_t info;
     zip_stat_init(&info);
     if (zip_stat(archive, name, 0, &info) != 0 || !(info.valid & ZIP_STAT_SIZE))
-        return rbm_fail(error, -EINVAL, "%s: not an rbm model: no %s in the archive", path, name);
+        return rbm_fail(error, -EINVAL, "%s: %s is missing from the archive (not an rbm file of this kind)", path, name);
     if (info.size > ((uint64_t)1 << 36))
         return rbm_fail(error, -EINVAL, "%s: %s: %llu bytes is too large", path, name,
                         (unsigned long long)info.size);

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "file.h"
+#include "settings_internal.h"
 #include "settings_table.h"
 
 typedef enum { KIND_INT, KIND_REAL, KIND_POSREAL, KIND_SEED, KIND_PATH, KIND_FORMAT, KIND_SCALE } Kind;
@@ -359,49 +360,85 @@ static void format_real(char *out, size_t size, double value)
     }
 }
 
+/* One key's value as config text. */
+static void format_value(const KeySpec *spec, const RbmSettings *settings, char *out, size_t size)
+{
+    const void *field = (const char *)settings + spec->offset;
+    switch (spec->kind) {
+    case KIND_INT: snprintf(out, size, "%lld", (long long)*(const int64_t *)field); break;
+    case KIND_SEED: snprintf(out, size, "%llu", (unsigned long long)*(const uint64_t *)field); break;
+    case KIND_SCALE:
+        if (*(const double *)field == 0) {
+            snprintf(out, size, "auto");
+            break;
+        }
+        __attribute__((fallthrough));
+    case KIND_REAL:
+    case KIND_POSREAL: format_real(out, size, *(const double *)field); break;
+    case KIND_PATH: snprintf(out, size, "%s", (const char *)field); break;
+    case KIND_FORMAT: snprintf(out, size, "%s", format_names[*(const RbmDataFormat *)field]); break;
+    }
+}
+
 size_t rbm_settings_format(const RbmSettings *settings, RbmKeySelection keys, char *out,
                            size_t size)
 {
     size_t length = 0;
     const char *section = "";
-#define APPEND(...)                                                                              \
-    do {                                                                                         \
-        int n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0, \
-                         __VA_ARGS__);                                                           \
-        length += n > 0 ? (size_t)n : 0;                                                         \
-    } while (0)
+    char value[RBM_PATH_MAX + 64];
     if (size)
         out[0] = '\0';
     for (int i = 0; i < KEY_COUNT; i++) {
         const KeySpec *spec = &key_specs[i];
-        const void *field = (const char *)settings + spec->offset;
         if (keys == RBM_KEYS_RESULT && !spec->info.affects_result)
             continue;
-        if (strcmp(section, spec->info.section) != 0) {
-            section = spec->info.section;
-            APPEND("%s[%s]\n", length ? "\n" : "", section);
-        }
-        APPEND("%s = ", spec->info.name);
-        switch (spec->kind) {
-        case KIND_INT: APPEND("%lld\n", (long long)*(const int64_t *)field); break;
-        case KIND_SEED: APPEND("%llu\n", (unsigned long long)*(const uint64_t *)field); break;
-        case KIND_SCALE:
-            if (*(const double *)field == 0) {
-                APPEND("auto\n");
-                break;
-            }
-            /* fall through */
-        case KIND_REAL:
-        case KIND_POSREAL: {
-            char number[32];
-            format_real(number, sizeof number, *(const double *)field);
-            APPEND("%s\n", number);
-            break;
-        }
-        case KIND_PATH: APPEND("%s\n", (const char *)field); break;
-        case KIND_FORMAT: APPEND("%s\n", format_names[*(const RbmDataFormat *)field]); break;
-        }
+        const char *heading = "";
+        if (strcmp(section, spec->info.section) != 0)
+            section = spec->info.section, heading = section;
+        format_value(spec, settings, value, sizeof value);
+        int n;
+        if (*heading)
+            n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0,
+                         "%s[%s]\n%s = %s\n", length ? "\n" : "", heading, spec->info.name, value);
+        else
+            n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0,
+                         "%s = %s\n", spec->info.name, value);
+        length += n > 0 ? (size_t)n : 0;
     }
-#undef APPEND
     return length;
+}
+
+char *rbm_settings_text(const RbmSettings *settings, RbmKeySelection keys)
+{
+    size_t length = rbm_settings_format(settings, keys, NULL, 0);
+    char *text = malloc(length + 1);
+    if (text)
+        rbm_settings_format(settings, keys, text, length + 1);
+    return text;
+}
+
+int rbm_settings_differences(const RbmSettings *saved, const RbmSettings *now, char *out,
+                             size_t size)
+{
+    int count = 0;
+    size_t length = 0;
+    char a[RBM_PATH_MAX + 64], b[RBM_PATH_MAX + 64];
+    if (size)
+        out[0] = '\0';
+    for (int i = 0; i < KEY_COUNT; i++) {
+        const KeySpec *spec = &key_specs[i];
+        if (!spec->info.affects_result || strcmp(spec->info.name, "epochs") == 0 ||
+            strcmp(spec->info.name, "train") == 0)
+            continue;
+        format_value(spec, saved, a, sizeof a);
+        format_value(spec, now, b, sizeof b);
+        if (strcmp(a, b) == 0)
+            continue;
+        int n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0,
+                         "%s%s.%s (%s in the checkpoint, %s now)", count ? ", " : "",
+                         spec->info.section, spec->info.name, a, b);
+        length += n > 0 ? (size_t)n : 0;
+        count++;
+    }
+    return count;
 }

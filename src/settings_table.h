@@ -39,4 +39,10 @@
     X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \
       "where the trained model (.npz) goes; relative to the working directory")                 \
     X("output", "log", PATH, log_path, "", 0, 0, 0,                                                 \
-      "JSON-lines log, one record per epoch (empty = none)")
+      "JSON-lines log, one record per epoch (empty = none)")                                    \
+    X("output", "checkpoint", PATH, checkpoint_path, "", 0, 0, 0,                                \
+      "checkpoint file for --resume (empty = the model's path + .ckpt)")                        \
+    X("output", "checkpoint_every", INT, checkpoint_every, "0", 0, 1 << 30, 0,                   \
+      "write a checkpoint after every N epochs (0 = off)")                                      \
+    X("output", "checkpoint_seconds", REAL, checkpoint_seconds, "300", 0, 1e9, 0,                \
+      "also at the first batch boundary S seconds after the last one (0 = off)")

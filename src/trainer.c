@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include "cd.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "pcg32.h"
 #include "rbm/rbm.h"
+#include "settings_internal.h"
 
 
 static float *aligned_floats(size_t count)
@@ -153,6 +155,173 @@ void rbm_profile_free(RbmProfile *profile)
         phase_end(timer, RBM_PHASE_BARRIER, 0);                                                  \
     } while (0)
 
+void rbm_checkpoint_path(const RbmSettings *settings, char out[RBM_PATH_MAX + 8])
+{
+    if (settings->checkpoint_path[0])
+        snprintf(out, RBM_PATH_MAX + 8, "%s", settings->checkpoint_path);
+    else
+        snprintf(out, RBM_PATH_MAX + 8, "%s.ckpt", settings->model_path);
+}
+
+/* What the workers share beyond the buffers: written by worker 0 before a barrier, read by all
+ * after it. */
+typedef struct Control {
+    Progress progress;     /* the cursor, kept by worker 0 */
+    double epoch_start;    /* clock at the start (or resumption) of the epoch */
+    double last_checkpoint;
+    uint64_t fingerprint;  /* of the data, computed once when a checkpoint needs it */
+    int have_fingerprint;
+    int checkpoint_now;    /* write one at this batch boundary (inside an epoch) */
+    int checkpoint_at_end; /* write one when this epoch's report is done */
+    int stop;              /* leave the loop: stop request, callback, divergence or failure */
+    int result;            /* 0, -EINTR, -ERANGE or a checkpoint write error */
+    RbmError error;
+} Control;
+
+static uint64_t fingerprint_of(Control *control, const RbmDataset *data)
+{
+    if (!control->have_fingerprint) {
+        control->fingerprint = rbm_dataset_fingerprint(data);
+        control->have_fingerprint = 1;
+    }
+    return control->fingerprint;
+}
+
+static int parameters_finite(const Parameters *params, const Shape *shape)
+{
+    size_t count = (size_t)(shape->hidden * shape->visible + shape->hidden + shape->visible);
+    float sum = 0.0f;
+    for (size_t i = 0; i < count; i++)
+        sum += params->weights[i] * 0.0f; /* NaN or infinity makes it NaN */
+    return sum == 0.0f;
+}
+
+/* Worker 0, at a batch boundary where every update is done: writes the checkpoint. */
+static void write_checkpoint(Control *control, const RbmSettings *settings, const RbmDataset *data,
+                             const Shape *shape, const Workspace *w)
+{
+    char path[RBM_PATH_MAX + 8];
+    rbm_checkpoint_path(settings, path);
+    int result = rbm_checkpoint_save(path, settings, fingerprint_of(control, data), shape,
+                                     &w->params, &w->velocity, &control->progress,
+                                     &control->error);
+    if (result < 0) {
+        control->result = result;
+        control->stop = 1;
+    }
+    control->last_checkpoint = rbm_now();
+}
+
+/* Worker 0, after batch `batch` of epoch `epoch` has been applied: advances the cursor, checks
+ * for divergence, and decides whether to checkpoint or stop at this boundary. */
+static void after_batch(Control *control, const RbmSettings *settings, const RbmTrainHooks *hooks,
+                        int64_t epoch, int64_t batch, int64_t batches, double batch_error)
+{
+    Progress *p = &control->progress;
+    p->squared_error += batch_error;
+    if (!isfinite(batch_error)) {
+        control->result = rbm_fail(&control->error, -ERANGE,
+                                   "training diverged in epoch %lld, batch %lld: the "
+                                   "reconstruction error is not finite (try a smaller "
+                                   "train.learning_rate); the last checkpoint is kept",
+                                   (long long)epoch + 1, (long long)batch + 1);
+        control->stop = 1;
+        return;
+    }
+    p->epoch = epoch;
+    p->batch = batch + 1; /* the epoch's end moves the cursor on to the next epoch */
+    int stop = hooks->stop_request && *hooks->stop_request;
+    int due = settings->checkpoint_seconds > 0 &&
+              rbm_now() - control->last_checkpoint >= settings->checkpoint_seconds;
+    if (stop) {
+        control->stop = 1;
+        control->result = -EINTR;
+    }
+    control->checkpoint_now = (stop || due) && batch + 1 < batches;
+    control->checkpoint_at_end = (stop || due) && batch + 1 == batches;
+}
+
+/* Worker 0, after the last batch of an epoch: reports, and checkpoints if it is time. */
+static void after_epoch(Control *control, const RbmSettings *settings, const RbmDataset *data,
+                        const Shape *shape, const Workspace *w, const RbmTrainHooks *hooks,
+                        int64_t epoch)
+{
+    Progress *p = &control->progress;
+    double seconds = rbm_now() - control->epoch_start;
+    double error = p->squared_error / ((double)data->rows * (double)shape->visible);
+    *p = (Progress){epoch + 1, 0, 0.0, error};
+    if (!parameters_finite(&w->params, shape)) {
+        control->result = rbm_fail(&control->error, -ERANGE,
+                                   "training diverged in epoch %lld: the parameters are not "
+                                   "finite (try a smaller train.learning_rate); the last "
+                                   "checkpoint is kept",
+                                   (long long)epoch + 1);
+        control->stop = 1;
+        return;
+    }
+    RbmEpochReport report = {epoch + 1, settings->epochs, error, seconds,
+                             seconds > 0 ? (double)data->rows / seconds : 0};
+    if (hooks->on_epoch && hooks->on_epoch(&report, hooks->user) != 0) {
+        control->stop = 1;
+        control->result = -EINTR;
+        control->checkpoint_at_end = 1;
+    }
+    int every = settings->checkpoint_every > 0 && (epoch + 1) % settings->checkpoint_every == 0;
+    if (!shape->products_only && (every || control->checkpoint_at_end))
+        write_checkpoint(control, settings, data, shape, w);
+    control->checkpoint_at_end = 0;
+    control->epoch_start = rbm_now();
+}
+
+/* The worker pool: every thread runs this, from the cursor to the last epoch. */
+static void work(Workspace *w, Control *control, const RbmSettings *settings,
+                 const RbmDataset *data, const Shape *shape, const UpdateRule *rule,
+                 const RbmTrainHooks *hooks)
+{
+    const int worker = omp_get_thread_num(), workers = omp_get_num_threads();
+    ChunkScratch *scratch = &w->scratch[worker];
+    PhaseTimer *timer = &scratch->timer;
+    const int64_t N = data->rows, B = shape->batch_size;
+    const int64_t batches = (N + B - 1) / B;
+    const uint64_t draws = rbm_draws_per_sample(shape);
+    const int64_t first_epoch = control->progress.epoch, first_batch = control->progress.batch;
+    for (int64_t epoch = first_epoch; epoch < settings->epochs && !control->stop; epoch++) {
+        for (int64_t b = epoch == first_epoch ? first_batch : 0; b < batches; b++) {
+            BatchBuffers batch = w->batch;
+            batch.first_row = b * B;
+            batch.rows = N - batch.first_row < B ? N - batch.first_row : B;
+            batch.first_draw = ((uint64_t)epoch * (uint64_t)N + (uint64_t)batch.first_row) * draws;
+            const int64_t chunks = rbm_chunk_count(shape, batch.rows);
+            for (int64_t chunk = worker; chunk < chunks; chunk += workers)
+                rbm_cd_sample_chunk(&batch, scratch, &w->params, data, shape, chunk);
+            BARRIER(timer);
+            for (int64_t strip = worker; strip < shape->strips; strip += workers)
+                rbm_cd_update_strip(&w->params, &w->velocity, &batch, shape, rule, strip, timer);
+            if (worker == 0 && !shape->products_only) {
+                double batch_error = 0;
+                for (int64_t chunk = 0; chunk < chunks; chunk++)
+                    batch_error += batch.chunk_squared_error[chunk];
+                after_batch(control, settings, hooks, epoch, b, batches, batch_error);
+            }
+            BARRIER(timer);
+            if (control->checkpoint_now) { /* every update of this batch is done */
+                if (worker == 0) {
+                    write_checkpoint(control, settings, data, shape, w);
+                    control->checkpoint_now = 0;
+                }
+                BARRIER(timer);
+            }
+            if (control->stop)
+                break;
+        }
+        if (control->stop && control->progress.batch != batches)
+            break; /* stopped inside the epoch */
+        if (worker == 0)
+            after_epoch(control, settings, data, shape, w, hooks, epoch);
+        BARRIER(timer);
+    }
+}
+
 /* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
  * and nothing else (the sgemm floor that rbm bench compares against). */
 static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
@@ -183,95 +352,82 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
 
     Workspace w = {0};
     RbmModel *model = NULL;
-    if (allocate_workspace(&w, &shape, threads, settings->seed) < 0 ||
+    Control *control = calloc(1, sizeof *control);
+    if (!control || allocate_workspace(&w, &shape, threads, settings->seed) < 0 ||
         rbm_model_new(&model, shape.visible, shape.hidden) < 0) {
+        free(control);
         free_workspace(&w);
         rbm_model_free(model);
         return rbm_fail(error, -ENOMEM, "out of memory for a %lld x %lld model with %d threads",
                         (long long)shape.hidden, (long long)shape.visible, threads);
     }
+    control->progress = (Progress){0, 0, 0.0, NAN};
+    if (hooks->resume) {
+        result = rbm_checkpoint_load(hooks->resume, settings, fingerprint_of(control, data),
+                                     &shape, &w.params, &w.velocity, &control->progress, error);
+        if (result == 0 && control->progress.batch >= (N + shape.batch_size - 1) / shape.batch_size)
+            result = rbm_fail(error, -EINVAL, "%s: batch %lld is past the end of an epoch",
+                              hooks->resume, (long long)control->progress.batch);
+    } else {
+        initialise_weights(w.params.weights, (size_t)(shape.hidden * shape.visible),
+                           settings->init_std, settings->seed);
+    }
     RbmProfile *profile = hooks->profile;
-    if (profile) {
+    if (result == 0 && profile) {
         profile->workers = threads;
         profile->wall_seconds = 0;
         profile->per_worker = calloc((size_t)threads * RBM_PHASE_COUNT, sizeof(RbmPhaseStats));
-        if (!profile->per_worker) {
-            free_workspace(&w);
-            rbm_model_free(model);
-            return rbm_fail(error, -ENOMEM, "out of memory");
-        }
-        for (int t = 0; t < threads; t++)
+        if (!profile->per_worker)
+            result = rbm_fail(error, -ENOMEM, "out of memory");
+        for (int t = 0; t < threads && result == 0; t++)
             w.scratch[t].timer.stats = profile->per_worker + (size_t)t * RBM_PHASE_COUNT;
     }
-    initialise_weights(w.params.weights, (size_t)(shape.hidden * shape.visible),
-                       settings->init_std, settings->seed);
+    if (result != 0) {
+        free(control);
+        free_workspace(&w);
+        rbm_model_free(model);
+        return result;
+    }
 
-    const uint64_t draws = rbm_draws_per_sample(&shape);
-    int64_t epochs_done = 0;
-    double last_error = NAN;
-    int stop = 0;
-    double epoch_start = 0, squared_error = 0;
     omp_set_dynamic(0);
     const double run_start = rbm_now();
+    control->epoch_start = control->last_checkpoint = run_start;
 #pragma omp parallel num_threads(threads)
-    {
-        const int worker = omp_get_thread_num(), workers = omp_get_num_threads();
-        ChunkScratch *scratch = &w.scratch[worker];
-        PhaseTimer *timer = &scratch->timer;
-        for (int64_t epoch = 0; epoch < settings->epochs && !stop; epoch++) {
-            if (worker == 0) {
-                epoch_start = omp_get_wtime();
-                squared_error = 0;
-            }
-            for (int64_t first_row = 0; first_row < N; first_row += shape.batch_size) {
-                BatchBuffers batch = w.batch;
-                batch.rows = N - first_row < shape.batch_size ? N - first_row : shape.batch_size;
-                batch.first_row = first_row;
-                batch.first_draw = ((uint64_t)epoch * (uint64_t)N + (uint64_t)first_row) * draws;
-                const int64_t chunks = rbm_chunk_count(&shape, batch.rows);
-                for (int64_t chunk = worker; chunk < chunks; chunk += workers)
-                    rbm_cd_sample_chunk(&batch, scratch, &w.params, data, &shape, chunk);
-                BARRIER(timer);
-                for (int64_t strip = worker; strip < shape.strips; strip += workers)
-                    rbm_cd_update_strip(&w.params, &w.velocity, &batch, &shape, &rule, strip,
-                                        timer);
-                if (worker == 0)
-                    for (int64_t chunk = 0; chunk < chunks; chunk++)
-                        squared_error += batch.chunk_squared_error[chunk];
-                BARRIER(timer);
-            }
-            if (worker == 0) {
-                double seconds = omp_get_wtime() - epoch_start;
-                epochs_done = epoch + 1;
-                last_error = squared_error / ((double)N * (double)shape.visible);
-                RbmEpochReport report = {epoch + 1, settings->epochs, last_error, seconds,
-                                         seconds > 0 ? (double)N / seconds : 0};
-                if (hooks->on_epoch && hooks->on_epoch(&report, hooks->user) != 0)
-                    stop = 1;
-            }
-            BARRIER(timer);
-        }
-    }
+    work(&w, control, settings, data, &shape, &rule, hooks);
     if (profile)
         profile->wall_seconds = rbm_now() - run_start;
 
     size_t parameter_count = (size_t)(shape.hidden * shape.visible + shape.hidden + shape.visible);
     memcpy(model->weights, w.params.weights, parameter_count * sizeof(float));
     free_workspace(&w);
+    result = control->result;
+    if (result != 0 && result != -EINTR) {
+        rbm_fail(error, result, "%s", control->error.message);
+        free(control);
+        rbm_model_free(model);
+        return result;
+    }
+    if (result == -EINTR) {
+        char path[RBM_PATH_MAX + 8];
+        rbm_checkpoint_path(settings, path);
+        rbm_fail(error, -EINTR, "stopped on request in epoch %lld before batch %lld; "
+                                "checkpoint written to %s",
+                 (long long)control->progress.epoch + 1, (long long)control->progress.batch + 1,
+                 path);
+    }
     /* Only the keys the result depends on: the model file is then the same, byte for byte,
      * whatever the thread count or output paths. */
-    size_t config_length = rbm_settings_format(settings, RBM_KEYS_RESULT, NULL, 0);
-    char *config = malloc(config_length + 1);
-    if (config)
-        rbm_settings_format(settings, RBM_KEYS_RESULT, config, config_length + 1);
-    model->config_text = config;
-    model->metadata_json = metadata_json(settings, data, epochs_done, last_error);
+    model->config_text = rbm_settings_text(settings, RBM_KEYS_RESULT);
+    int64_t epochs_done = control->progress.epoch;
+    model->metadata_json = metadata_json(settings, data, epochs_done,
+                                         control->progress.last_epoch_error);
+    free(control);
     if (!model->config_text || !model->metadata_json) {
         rbm_model_free(model);
         return rbm_fail(error, -ENOMEM, "out of memory");
     }
     *out = model;
-    return 0;
+    return result;
 }
 
 int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,

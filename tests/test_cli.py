@@ -8,6 +8,9 @@ usage: test_cli.py PATH/TO/rbm [unittest arguments]
 import gzip
 import json
 import os
+import random
+import resource
+import signal
 import struct
 import subprocess
 import sys
@@ -15,6 +18,8 @@ import tempfile
 import unittest
 
 import numpy as np
+
+from rbm_testing import kill_and_resume
 
 RBM = os.path.abspath(sys.argv.pop(1))
 FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
@@ -214,7 +219,7 @@ class BadModels(Workspace):
 
     def test_model_without_arrays(self):
         np.savez(self.path("other.npz"), x=np.zeros(3))
-        self.assert_bad(run("info", self.path("other.npz")), "other.npz: not an rbm model: no weights.npy")
+        self.assert_bad(run("info", self.path("other.npz")), "other.npz: weights.npy is missing from the archive")
 
     def test_truncated_model(self):
         result = run("train", self.config(self.small_csv()))
@@ -314,6 +319,145 @@ class Training(Workspace):
         self.assertEqual(other.returncode, 0, other.stderr)
         self.assertNotEqual(self.load(self.path("s2.npz"))["weights"].tobytes(),
                             self.load(self.path("t1.npz"))["weights"].tobytes())
+
+
+class Resume(Workspace):
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(5)
+        np.save(self.path("d.npy"), (rng.random((10000, 256)) < 0.3).astype(np.float32) * 0.9)
+        self.cfg = self.write("r.ini", f"[data]\ntrain = {self.path('d.npy')}\n[model]\nhidden = 200\n"
+                                       f"[train]\nepochs = 5\nbatch_size = 50\nchunk_rows = 17\nthreads = 2\n"
+                                       f"[output]\nmodel = {self.path('m.npz')}\ncheckpoint_seconds = 0.01\n")
+        result = run("train", self.cfg, "-s", f"output.model={self.path('full.npz')}")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.full = self.read("full.npz")
+
+    def test_sigkill_at_random_batches_then_resume(self):
+        rng = random.Random(20261125)
+        kills = 0
+        for trial in range(12):
+            for name in ("m.npz", "m.npz.ckpt"):
+                if os.path.exists(self.path(name)):
+                    os.remove(self.path(name))
+            kills += kill_and_resume(RBM, self.cfg, self.path("m.npz"), self.path("m.npz.ckpt"), rng, 0.3,
+                                     extra=("-s", f"train.threads={1 + trial % 3}"))
+            self.assertEqual(self.read("m.npz"), self.full, f"trial {trial}: resumed model differs")
+        print(f"{kills} kills over 12 trials", file=sys.stderr)
+        self.assertGreaterEqual(kills, 6)  # most trials were really interrupted
+
+    def stop_with(self, number, status):
+        process = subprocess.Popen([RBM, "train", self.cfg, "-s", "train.epochs=400"],
+                                   stderr=subprocess.PIPE, text=True)
+        import time
+        time.sleep(0.5)
+        process.send_signal(number)
+        _, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, status, stderr)
+        self.assertIn("rbm: resume with:", stderr)
+        self.assertIn(f"--resume {self.path('m.npz.ckpt')}", stderr)
+        self.assertIn("(the model so far)", stderr)
+        with np.load(self.path("m.npz")) as m:
+            self.assertEqual(m["weights"].shape, (200, 256))
+        # resuming (with fewer epochs, to finish quickly) is refused only for settings that matter
+        result = run("train", self.cfg, "-s", "train.epochs=400", "-s", "train.momentum=0.5",
+                     "--resume", self.path("m.npz.ckpt"))
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("train.momentum (0.9 in the checkpoint, 0.5 now)", result.stderr)
+
+    def test_sigint(self):
+        self.stop_with(signal.SIGINT, 130)
+
+    def test_sigterm(self):
+        self.stop_with(signal.SIGTERM, 143)
+
+    def test_second_sigint_exits_at_once(self):
+        process = subprocess.Popen([RBM, "train", self.cfg, "-s", "train.epochs=400"],
+                                   stderr=subprocess.PIPE, text=True)
+        import time
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 130, stderr)
+        if os.path.exists(self.path("m.npz.ckpt")):  # whatever is there is whole
+            result = run("train", self.cfg, "-s", "train.epochs=400", "-s", "train.threads=1",
+                         "-s", "train.momentum=0.5", "--resume", self.path("m.npz.ckpt"))
+            self.assertIn("train.momentum", result.stderr)
+
+    def test_more_epochs_extend_the_run(self):
+        longer = run("train", self.cfg, "-s", "train.epochs=6", "-s", f"output.model={self.path('six.npz')}")
+        self.assertEqual(longer.returncode, 0, longer.stderr)
+        result = run("train", self.cfg, "-s", "train.epochs=6", "-s", "train.threads=3",
+                     "--resume", self.path("full.npz.ckpt"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.read("m.npz"), self.read("six.npz"))
+
+    def test_resume_refuses_other_settings_and_data(self):
+        for override, fragment in (("model.hidden=41", "model.hidden (200 in the checkpoint, 41 now)"),
+                                   ("train.seed=7", "train.seed (1 in the checkpoint, 7 now)"),
+                                   ("train.learning_rate=0.05", "train.learning_rate"),
+                                   ("data.limit=2000", "data.limit (0 in the checkpoint, 2000 now)")):
+            result = run("train", self.cfg, "-s", override, "--resume", self.path("full.npz.ckpt"))
+            self.assert_bad(result, fragment)
+        np.save(self.path("other.npy"), np.zeros((10000, 256), np.float32))
+        result = run("train", self.cfg, "-s", f"data.train={self.path('other.npy')}",
+                     "--resume", self.path("full.npz.ckpt"))
+        self.assert_bad(result, "the checkpoint was made on other data")
+
+    def test_hostile_checkpoints(self):
+        good = self.read("full.npz.ckpt")
+        for name, content, fragment in (("empty.ckpt", b"", "not a readable .npz"),
+                                        ("half.ckpt", good[: len(good) // 2], "half.ckpt:"),
+                                        ("model.ckpt", self.full, "state.npy is missing")):
+            self.write(name, content, mode="wb")
+            self.assert_bad(run("train", self.cfg, "--resume", self.path(name)), fragment)
+        flipped = bytearray(good)
+        flipped[len(flipped) // 3] ^= 0x40  # inside the weights: the zip CRC catches it
+        self.write("flip.ckpt", bytes(flipped), mode="wb")
+        self.assert_bad(run("train", self.cfg, "--resume", self.path("flip.ckpt")), "flip.ckpt:")
+        self.assert_bad(run("train", self.cfg, "--resume", self.path("none.ckpt")), "none.ckpt: cannot open")
+
+
+class Faults(Workspace):
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(6)
+        np.save(self.path("d.npy"), rng.random((500, 300), dtype=np.float32))
+        self.cfg = self.write("f.ini", f"[data]\ntrain = {self.path('d.npy')}\n[model]\nhidden = 200\n"
+                                       f"[train]\nepochs = 2\n[output]\nmodel = {self.path('m.npz')}\n")
+
+    def test_disk_full_leaves_the_previous_model(self):
+        self.write("m.npz", b"the previous model", mode="wb")
+        limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        result = subprocess.run([RBM, "train", self.cfg], capture_output=True, text=True,
+                                preexec_fn=limit, timeout=120)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("m.npz", result.stderr)
+        self.assertEqual(self.read("m.npz"), b"the previous model")
+        self.assertEqual([f for f in os.listdir(self.dir) if ".tmp." in f], [])
+
+    def test_disk_full_for_a_checkpoint(self):
+        limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        result = subprocess.run([RBM, "train", self.cfg, "-s", "output.checkpoint_every=1",
+                                 "-s", f"output.checkpoint={self.path('c.ckpt')}"],
+                                capture_output=True, text=True, preexec_fn=limit, timeout=120)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("c.ckpt", result.stderr)
+        self.assertFalse(os.path.exists(self.path("m.npz")))
+
+    def test_unwritable_outputs(self):
+        for key in ("output.model=/proc/rbm-model.npz", "output.checkpoint=/proc/rbm.ckpt"):
+            result = run("train", self.cfg, "-s", key)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn("/proc/rbm", result.stderr)
+            self.assertIn("cannot write there", result.stderr)
+
+    def test_divergence_stops_naming_epoch_and_batch(self):
+        result = run("train", self.cfg, "-s", "train.learning_rate=1", "-s", "train.weight_decay=1000000")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertRegex(result.stderr, r"training diverged in epoch \d+, batch \d+: the reconstruction error is not finite")
+        self.assertFalse(os.path.exists(self.path("m.npz")))
 
 
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")

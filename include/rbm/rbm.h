@@ -64,6 +64,9 @@ typedef struct RbmSettings {
     /* [output] */
     char model_path[RBM_PATH_MAX]; /* model = model.npz */
     char log_path[RBM_PATH_MAX];   /* log = "" (none): JSON lines, one per epoch */
+    char checkpoint_path[RBM_PATH_MAX]; /* checkpoint = "": the model's path + ".ckpt" */
+    int64_t checkpoint_every;      /* checkpoint_every = 0: after every N epochs (0 = off) */
+    double checkpoint_seconds;     /* checkpoint_seconds = 300: at most S seconds apart (0 = off) */
 } RbmSettings;
 
 /* One config key, for help texts and documentation. */
@@ -182,10 +185,21 @@ typedef struct RbmTrainHooks {
     RbmEpochCallback on_epoch;
     void *user;           /* passed to on_epoch */
     RbmProfile *profile;  /* when not NULL, phases are timed (costs well under 2%) */
+    const char *resume;   /* a checkpoint to continue from */
+    /* Polled at every mini-batch boundary; when non-zero (e.g. set by a signal handler) the
+     * run writes a checkpoint and returns -EINTR with the model so far in *out. */
+    volatile int *stop_request;
 } RbmTrainHooks;
 
-/* Trains a new model on `data` with `settings` (checked first). *out receives the model, with
- * its config and metadata filled in. hooks may be NULL. */
+/* The checkpoint file settings name (output.checkpoint, or output.model + ".ckpt"). */
+RBM_API void rbm_checkpoint_path(const RbmSettings *settings, char out[RBM_PATH_MAX + 8]);
+
+/* Trains a new model on `data` with `settings` (checked first), or continues the run in
+ * hooks->resume. *out receives the model, with its config and metadata filled in. Returns 0;
+ * -EINTR when stopped by *hooks->stop_request (*out then holds the model so far, and the
+ * checkpoint is written); -ERANGE when training diverged (non-finite values; the message
+ * names the epoch and batch; no checkpoint is written over the last good one); or another
+ * error. Checkpoints go to rbm_checkpoint_path(). hooks may be NULL. */
 RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
                       const RbmTrainHooks *hooks, RbmError *error);
 

@@ -1,6 +1,7 @@
 /* rbm train CONFIG [-s SECTION.KEY=VALUE]... */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,16 @@ void cli_train_usage(FILE *out)
     RbmSettings defaults;
     rbm_default_settings(&defaults);
     fprintf(out,
-            "usage: rbm train CONFIG [-s|--set SECTION.KEY=VALUE]... [--profile]\n"
+            "usage: rbm train CONFIG [-s|--set SECTION.KEY=VALUE]... [--resume CHECKPOINT]\n"
+            "                        [--profile]\n"
             "\n"
             "Trains an RBM by CD-1 with momentum on the data CONFIG names, and writes the model.\n"
             "Overrides apply after the file, in order. Exit status: 0 done, 2 bad arguments,\n"
-            "config or data, 1 anything else. --profile prints where the time went.\n"
+            "config or data, 1 anything else, 130/143 stopped by SIGINT/SIGTERM.\n"
+            "--resume continues a run from its checkpoint; the result is the same, byte for\n"
+            "byte, as a run that was never stopped. --profile prints where the time went.\n"
+            "SIGINT or SIGTERM finish the current mini-batch, write a checkpoint and the model\n"
+            "so far, and print the command that resumes; a second SIGINT exits at once.\n"
             "\n"
             "keys (default; this build's defaults, all cores = %d):\n",
             rbm_default_threads());
@@ -62,6 +68,51 @@ static int on_epoch(const RbmEpochReport *report, void *user)
     return 0;
 }
 
+static volatile int stop_signal;
+
+static void on_stop_signal(int number)
+{
+    if (stop_signal) /* the second one: leave now; every file on disk is whole */
+        _exit(128 + number);
+    stop_signal = number;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction action = {0};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    /* A file size limit makes write() fail with EFBIG instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+/* Prints argv as a shell command, quoting where needed, with --resume CHECKPOINT in place of
+ * any earlier --resume. */
+static void print_resume_command(int argc, char **argv, const char *checkpoint)
+{
+    fprintf(stderr, "rbm: resume with:\n  rbm train");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(argv[i], "--profile") == 0)
+            continue;
+        if (strspn(argv[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                            "_-./=,:+@%") == strlen(argv[i]))
+            fprintf(stderr, " %s", argv[i]);
+        else {
+            fprintf(stderr, " '");
+            for (const char *c = argv[i]; *c; c++)
+                fprintf(stderr, *c == '\'' ? "'\\''" : "%c", *c);
+            fprintf(stderr, "'");
+        }
+    }
+    fprintf(stderr, " --resume %s\n", checkpoint);
+}
+
 /* Fails early, before hours of training, when the model's directory cannot take a file. */
 static int check_writable(const char *path, RbmError *error)
 {
@@ -84,6 +135,7 @@ int cli_train(int argc, char **argv)
     const char *config_path = NULL;
     const char **overrides = calloc((size_t)argc, sizeof *overrides);
     int override_count = 0, profiling = 0;
+    const char *resume = NULL;
     if (!overrides)
         return EXIT_FAILURE_OTHER;
     for (int i = 1; i < argc; i++) {
@@ -101,6 +153,13 @@ int cli_train(int argc, char **argv)
             overrides[override_count++] = argv[++i];
         } else if (strcmp(arg, "--profile") == 0) {
             profiling = 1;
+        } else if (strcmp(arg, "--resume") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "rbm train: --resume needs a CHECKPOINT\n");
+                free(overrides);
+                return EXIT_BAD_INPUT;
+            }
+            resume = argv[++i];
         } else if (strncmp(arg, "--set=", 6) == 0) {
             overrides[override_count++] = arg + 6;
         } else if (arg[0] == '-' && arg[1] != '\0') {
@@ -143,7 +202,10 @@ int cli_train(int argc, char **argv)
     if (result != 0)
         return cli_report(result, &error);
     io.load_seconds = cli_now() - start;
-    if ((result = check_writable(settings.model_path, &error)) != 0) {
+    char checkpoint[RBM_PATH_MAX + 8];
+    rbm_checkpoint_path(&settings, checkpoint);
+    if ((result = check_writable(settings.model_path, &error)) != 0 ||
+        (result = check_writable(checkpoint, &error)) != 0) {
         rbm_dataset_free(data);
         return cli_report(result, &error);
     }
@@ -163,8 +225,15 @@ int cli_train(int argc, char **argv)
             (long long)(settings.threads ? settings.threads : rbm_default_threads()));
     RbmModel *model = NULL;
     RbmProfile profile = {0};
-    RbmTrainHooks hooks = {on_epoch, &progress, profiling ? &profile : NULL};
+    RbmTrainHooks hooks = {on_epoch, &progress, profiling ? &profile : NULL, resume,
+                           &stop_signal};
+    install_signal_handlers();
     result = rbm_train(&model, &settings, data, &hooks, &error);
+    int stopped = result == -EINTR;
+    if (stopped) {
+        fprintf(stderr, "rbm: %s (%s)\n", error.message, strsignal(stop_signal ? stop_signal : SIGINT));
+        result = 0;
+    }
     rbm_dataset_free(data);
     if (progress.log && fclose(progress.log) != 0 && !progress.log_failed)
         progress.log_failed = errno;
@@ -178,6 +247,10 @@ int cli_train(int argc, char **argv)
     rbm_profile_free(&profile);
     if (result != 0)
         return cli_report(result, &error);
-    fprintf(stderr, "rbm: wrote %s\n", settings.model_path);
+    fprintf(stderr, "rbm: wrote %s%s\n", settings.model_path, stopped ? " (the model so far)" : "");
+    if (stopped) {
+        print_resume_command(argc, argv, checkpoint);
+        return 128 + (stop_signal ? stop_signal : SIGINT);
+    }
     return progress.log_failed ? EXIT_FAILURE_OTHER : EXIT_OK;
 }
