@@ -78,6 +78,9 @@ static inline int64_t rbm_chunk_count(const Shape *shape, int64_t rows)
     return (rows + shape->chunk_rows - 1) / shape->chunk_rows;
 }
 
+/* update_strips = 0: a power of two near visible * hidden / 2^17, from the shape alone. */
+int64_t rbm_auto_strips(int64_t visible, int64_t hidden);
+
 /* Sampling unit `chunk` of the batch: rows [chunk * chunk_rows, ...) */
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
                          const RbmDataset *data, const Shape *shape, int64_t chunk);

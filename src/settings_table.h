@@ -34,8 +34,8 @@
       "worker threads (0 = all cores); never changes the result, only the time")               \
     X("train", "chunk_rows", INT, chunk_rows, "50", 1, 1 << 20, 1,                                  \
       "rows of a mini-batch per sampling work unit; smaller lets more threads share a batch")   \
-    X("train", "update_strips", INT, update_strips, "4", 1, 4096, 1,                             \
-      "column strips of W per update; more lets more threads share the update, at some cost")   \
+    X("train", "update_strips", INT, update_strips, "0", 0, 4096, 1,                             \
+      "column strips of W per update (0 = from the model's size: a power of two near H*V/2^17)") \
     X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \
       "where the trained model (.npz) goes; relative to the working directory")                 \
     X("output", "log", PATH, log_path, "", 0, 0, 0,                                                 \

@@ -155,6 +155,18 @@ void rbm_profile_free(RbmProfile *profile)
         phase_end(timer, RBM_PHASE_BARRIER, 0);                                                  \
     } while (0)
 
+int64_t rbm_auto_strips(int64_t visible, int64_t hidden)
+{
+    /* A power of two near H*V / 2^17: each strip's sgemm keeps at least ~64k weights, so the
+     * re-packing of the batch's hidden statistics per strip stays cheap, and powers of two
+     * split evenly over 1, 2, 4, 8... workers. From the shape only, never from the threads. */
+    double ratio = (double)visible * (double)hidden / 131072.0;
+    int64_t strips = 1;
+    while (strips < 64 && (double)strips * 1.41421356 < ratio)
+        strips *= 2;
+    return strips;
+}
+
 void rbm_checkpoint_path(const RbmSettings *settings, char out[RBM_PATH_MAX + 8])
 {
     if (settings->checkpoint_path[0])
@@ -345,7 +357,10 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
     shape.chunk_rows = settings->chunk_rows < shape.batch_size ? settings->chunk_rows
                                                               : shape.batch_size;
     shape.products_only = products_only;
-    shape.strips = shape.visible < settings->update_strips ? shape.visible : settings->update_strips;
+    shape.strips = settings->update_strips ? settings->update_strips
+                                           : rbm_auto_strips(shape.visible, shape.hidden);
+    if (shape.strips > shape.visible)
+        shape.strips = shape.visible;
     int threads = settings->threads > 0 ? (int)settings->threads : rbm_default_threads();
     UpdateRule rule = {(float)settings->learning_rate, (float)settings->momentum,
                        (float)settings->weight_decay};

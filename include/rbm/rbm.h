@@ -60,7 +60,7 @@ typedef struct RbmSettings {
     uint64_t seed;        /* seed = 1 */
     int64_t threads;      /* threads = 0: all cores; never changes the result */
     int64_t chunk_rows;   /* chunk_rows = 50: rows per sampling work unit */
-    int64_t update_strips; /* update_strips = 4: column strips of W per update */
+    int64_t update_strips; /* update_strips = 0: column strips of W per update (0 = auto) */
     /* [output] */
     char model_path[RBM_PATH_MAX]; /* model = model.npz */
     char log_path[RBM_PATH_MAX];   /* log = "" (none): JSON lines, one per epoch */
