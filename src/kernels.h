@@ -21,8 +21,11 @@ static inline float rbm_sigmoid_scalar(float x)
     float t = -x;
     t = t < -87.0f ? -87.0f : t;
     t = t > 87.0f ? 87.0f : t;
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float k = (t * 1.44269504f + magic) - magic;
+    /* Adding 1.5 * 2^23 rounds to an integer k, which then sits in the low mantissa bits: read
+     * it from there (no float-to-int conversion, which would be undefined for a NaN input). */
+    const float magic = 12582912.0f;
+    float shifted = t * 1.44269504f + magic;
+    float k = shifted - magic;
     float r = t - k * 0.693145752f;   /* ln 2, high part */
     r = r - k * 1.42860677e-6f;       /* ln 2, low part */
     float p = 1.0f / 720.0f;
@@ -32,7 +35,9 @@ static inline float rbm_sigmoid_scalar(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t exponent_bits = ((int32_t)k + 127) << 23;
+    uint32_t shifted_bits;
+    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+    uint32_t exponent_bits = (shifted_bits - 0x4B400000u + 127u) << 23; /* 2^k */
     float two_to_k;
     memcpy(&two_to_k, &exponent_bits, sizeof two_to_k);
     return 1.0f / (1.0f + p * two_to_k);

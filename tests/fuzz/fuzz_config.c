@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     RbmSettings settings;
     rbm_default_settings(&settings);
     RbmError error;
-    char *ini = malloc(size + 1);
+    char *ini = malloc(size + 2); /* every line gets a newline, even the last */
     size_t ini_length = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "-s ", 3) == 0) {
