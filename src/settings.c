@@ -165,6 +165,18 @@ static int apply(RbmSettings *settings, const char *section, const char *name, c
         snprintf(reason, reason_size, "unknown key '%s' in section [%s]", name, section);
         return -EINVAL;
     }
+    /* Every accepted value must read back the same from a config file (models and checkpoints
+     * store one): no control characters, and no ';' or '#' after a space (a comment there). */
+    for (const char *c = value; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f ||
+            ((*c == ';' || *c == '#') && c > value && (c[-1] == ' ' || c[-1] == '\t'))) {
+            snprintf(reason, reason_size,
+                     "%s.%s: '%s' cannot be written in a config file (control character, or "
+                     "';' or '#' after a space)",
+                     section, name, value);
+            return -EINVAL;
+        }
+    }
     if (spec_out)
         *spec_out = spec;
     char detail[512];
@@ -300,9 +312,21 @@ int rbm_settings_override(RbmSettings *settings, const char *assignment, RbmErro
     section[section_length] = '\0';
     memcpy(name, dot + 1, name_length);
     name[name_length] = '\0';
+    /* Spaces around the value go, as they do in a config file. */
+    char value[RBM_PATH_MAX + 64];
+    const char *start = equals + 1;
+    while (*start == ' ' || *start == '\t')
+        start++;
+    size_t value_length = strlen(start);
+    while (value_length > 0 && (start[value_length - 1] == ' ' || start[value_length - 1] == '\t'))
+        value_length--;
+    if (value_length >= sizeof value)
+        return rbm_fail(error, -EINVAL, "--set %.40s...: value is too long", assignment);
+    memcpy(value, start, value_length);
+    value[value_length] = '\0';
     char reason[768];
     RbmSettings changed = *settings;
-    if (apply(&changed, section, name, equals + 1, reason, sizeof reason, NULL) < 0)
+    if (apply(&changed, section, name, value, reason, sizeof reason, NULL) < 0)
         return rbm_fail(error, -EINVAL, "--set '%s': %s", assignment, reason);
     *settings = changed;
     return 0;
@@ -397,12 +421,15 @@ size_t rbm_settings_format(const RbmSettings *settings, RbmKeySelection keys, ch
             section = spec->info.section, heading = section;
         format_value(spec, settings, value, sizeof value);
         int n;
+        /* "key =;x" keeps a leading ';' or '#' a value, where "key = ;x" would be a comment */
+        const char *equals = value[0] == ';' || value[0] == '#' ? " =" : " = ";
         if (*heading)
             n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0,
-                         "%s[%s]\n%s = %s\n", length ? "\n" : "", heading, spec->info.name, value);
+                         "%s[%s]\n%s%s%s\n", length ? "\n" : "", heading, spec->info.name,
+                         equals, value);
         else
             n = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0,
-                         "%s = %s\n", spec->info.name, value);
+                         "%s%s%s\n", spec->info.name, equals, value);
         length += n > 0 ? (size_t)n : 0;
     }
     return length;

@@ -98,6 +98,19 @@ static void test_overrides(void **state)
     assert_int_equal(rbm_settings_override(&s, "train.epochs=3x", &e), -22);
     assert_non_null(strstr(e.message, "'3x' is not a whole number"));
     assert_int_equal(rbm_settings_override(&s, "train.nope=1", &e), -22);
+    /* values that a config file could not hold the same way are refused */
+    assert_int_equal(rbm_settings_override(&s, "data.train=a ;b", &e), -22);
+    assert_non_null(strstr(e.message, "cannot be written in a config file"));
+    assert_int_equal(rbm_settings_override(&s, "data.train=a\nb", &e), -22);
+    /* spaces around a value go, as in a file; a leading ';' survives formatting */
+    assert_int_equal(rbm_settings_override(&s, "data.train=  ;odd name.csv ", &e), 0);
+    assert_string_equal(s.train_path, ";odd name.csv");
+    char text[8192];
+    rbm_settings_format(&s, RBM_KEYS_ALL, text, sizeof text);
+    RbmSettings back;
+    rbm_default_settings(&back);
+    assert_int_equal(rbm_settings_load_string(&back, text, "formatted", &e), 0);
+    assert_string_equal(back.train_path, ";odd name.csv");
     assert_int_equal(s.epochs, 3); /* a failed override changes nothing */
 }
 
