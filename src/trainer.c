@@ -297,6 +297,7 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
     const int64_t batches = (N + B - 1) / B;
     const uint64_t draws = rbm_draws_per_sample(shape);
     const int64_t first_epoch = control->progress.epoch, first_batch = control->progress.batch;
+    int stopped_inside_epoch = 0;
     for (int64_t epoch = first_epoch; epoch < settings->epochs && !control->stop; epoch++) {
         for (int64_t b = epoch == first_epoch ? first_batch : 0; b < batches; b++) {
             BatchBuffers batch = w->batch;
@@ -316,18 +317,22 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
                 after_batch(control, settings, hooks, epoch, b, batches, batch_error);
             }
             BARRIER(timer);
+            /* Every thread reads the shared flags between two barriers, where worker 0 does
+             * not write them: after_batch writes them before the barrier above, and nothing
+             * writes them again before the next batch's first barrier. */
             if (control->checkpoint_now) { /* every update of this batch is done */
-                if (worker == 0) {
+                if (worker == 0)
                     write_checkpoint(control, settings, data, shape, w);
-                    control->checkpoint_now = 0;
-                }
                 BARRIER(timer);
             }
-            if (control->stop)
+            if (control->stop) {
+                stopped_inside_epoch = b + 1 < batches;
                 break;
+            }
         }
-        if (control->stop && control->progress.batch != batches)
-            break; /* stopped inside the epoch */
+        if (stopped_inside_epoch)
+            break;
+        BARRIER(timer); /* everyone has read this batch's flags before after_epoch writes */
         if (worker == 0)
             after_epoch(control, settings, data, shape, w, hooks, epoch);
         BARRIER(timer);

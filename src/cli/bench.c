@@ -354,7 +354,7 @@ int cli_bench(int argc, char **argv)
 
     /* 4. total seconds against epochs, at the most threads */
     const int last = o.thread_count - 1, epoch_counts[3] = {1, 2, 4};
-    double epochs_x[3], epochs_y[3];
+    double epochs_x[3] = {1, 2, 4}, epochs_y[3] = {0, 0, 0};
     printf("\ntotal seconds against epochs (%d threads, median of %d)\n", o.threads[last],
            o.repeats);
     for (int e = 0; e < 3 && result == 0; e++) {
