@@ -4,6 +4,7 @@
  *   config.npy   the settings the result depends on (INI text)
  *   state.npy    JSON: format, version, cursor, partial sums (as exact hex floats), hashes
  * It is written like every output: temporary file, fsync, rename, fsync of the directory. */
+#include "memory.h"
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -173,8 +174,10 @@ int rbm_checkpoint_load(const char *path, const RbmSettings *settings, uint64_t 
         rbm_default_settings(&saved);
         RbmError detail = {{0}};
         char differences[1024];
-        if (rbm_settings_load_string(&saved, config, "checkpoint config", &detail) < 0)
-            result = rbm_fail(error, -EINVAL, "%s: config.npy: %s", path, detail.message);
+        int parsed = rbm_settings_load_string(&saved, config, "checkpoint config", &detail);
+        if (parsed < 0)
+            result = rbm_fail(error, parsed == -ENOMEM ? -ENOMEM : -EINVAL, "%s: config.npy: %s",
+                              path, detail.message);
         else if (rbm_settings_differences(&saved, settings, differences, sizeof differences) > 0)
             result = rbm_fail(error, -EINVAL,
                               "%s: the checkpoint was made with other settings, which would "

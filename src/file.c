@@ -1,3 +1,4 @@
+#include "memory.h"
 #include "file.h"
 
 #include <errno.h>
@@ -28,7 +29,7 @@ int rbm_read_file(const char *path, size_t max_bytes, char **out, size_t *size, 
                         path, (long long)info.st_size, max_bytes);
     }
     size_t length = (size_t)info.st_size;
-    char *buffer = malloc(length + 1);
+    char *buffer = rbm_malloc(length + 1);
     if (!buffer) {
         close(fd);
         return rbm_fail(error, -ENOMEM, "%s: out of memory reading %zu bytes", path, length);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "error.h"
 #include "npz.h"
 #include "rbm/rbm.h"
@@ -20,9 +21,9 @@ int rbm_model_new(RbmModel **out, int64_t visible, int64_t hidden)
     if (visible <= 0 || hidden <= 0 || visible > (1 << 24) || hidden > (1 << 24) ||
         (uint64_t)visible * (uint64_t)hidden > ((uint64_t)1 << 34))
         return -EINVAL;
-    RbmModel *model = calloc(1, sizeof *model);
+    RbmModel *model = rbm_calloc(1, sizeof *model);
     size_t count = (size_t)(hidden * visible + hidden + visible);
-    float *memory = calloc(count, sizeof(float));
+    float *memory = rbm_calloc(count, sizeof(float));
     if (!model || !memory) {
         free(model);
         free(memory);
@@ -86,11 +87,15 @@ int rbm_model_load(RbmModel **out, const char *path, RbmError *error)
         result = rbm_fail(error, -EINVAL,
                           "%s: weights.npy: expected a 2-D float32 array (hidden, visible)", path);
     RbmModel *model = NULL;
-    if (result == 0 &&
-        rbm_model_new(&model, (int64_t)header.shape[1], (int64_t)header.shape[0]) != 0)
-        result = rbm_fail(error, -EINVAL, "%s: weights.npy: shape (%llu, %llu) is too large",
-                          path, (unsigned long long)header.shape[0],
-                          (unsigned long long)header.shape[1]);
+    if (result == 0) {
+        result = rbm_model_new(&model, (int64_t)header.shape[1], (int64_t)header.shape[0]);
+        if (result == -ENOMEM)
+            rbm_fail(error, result, "%s: out of memory for the model", path);
+        else if (result != 0)
+            result = rbm_fail(error, -EINVAL, "%s: weights.npy: shape (%llu, %llu) is too large",
+                              path, (unsigned long long)header.shape[0],
+                              (unsigned long long)header.shape[1]);
+    }
     if (result == 0)
         result = rbm_npz_read_floats(&reader, "weights.npy", model->weights, 2, header.shape,
                                      error);

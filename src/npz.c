@@ -1,3 +1,4 @@
+#include "memory.h"
 #include "npz.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@ int rbm_npz_float_entry(NpzEntry *entry, const char *name, const float *values, 
     size_t header_size = rbm_npy_write_header(header, "<f4", dimensions, shape);
     entry->name = name;
     entry->size = header_size + count * sizeof(float);
-    entry->bytes = malloc(entry->size);
+    entry->bytes = rbm_malloc(entry->size);
     if (!entry->bytes)
         return -ENOMEM;
     memcpy(entry->bytes, header, header_size);
@@ -34,7 +35,7 @@ int rbm_npz_float_entry(NpzEntry *entry, const char *name, const float *values, 
 int rbm_npz_string_entry(NpzEntry *entry, const char *name, const char *text)
 {
     size_t length = strlen(text);
-    uint32_t *characters = malloc((length + 1) * sizeof *characters);
+    uint32_t *characters = rbm_malloc((length + 1) * sizeof *characters);
     if (!characters)
         return -ENOMEM;
     size_t count = 0;
@@ -63,7 +64,7 @@ int rbm_npz_string_entry(NpzEntry *entry, const char *name, const char *text)
     size_t header_size = rbm_npy_write_header(header, descr, 0, NULL);
     entry->name = name;
     entry->size = header_size + count * 4;
-    entry->bytes = malloc(entry->size);
+    entry->bytes = rbm_malloc(entry->size);
     if (!entry->bytes) {
         free(characters);
         return -ENOMEM;
@@ -146,7 +147,7 @@ static int read_entry(NpzReader *reader, const char *name, uint8_t **out, size_t
     if (info.size > ((uint64_t)1 << 36))
         return rbm_fail(error, -EINVAL, "%s: %s: %llu bytes is too large", path, name,
                         (unsigned long long)info.size);
-    uint8_t *bytes = malloc(info.size ? info.size : 1);
+    uint8_t *bytes = rbm_malloc(info.size ? info.size : 1);
     if (!bytes)
         return rbm_fail(error, -ENOMEM, "%s: %s: out of memory", path, name);
     zip_file_t *file = zip_fopen(archive, name, 0);
@@ -219,7 +220,7 @@ int rbm_npz_read_string(NpzReader *reader, const char *name, char **out, RbmErro
         return rbm_fail(error, -EINVAL, "%s: %s: expected a 0-d unicode string", path, name);
     }
     size_t characters = header.item_size / 4;
-    char *text = malloc(characters * 4 + 1);
+    char *text = rbm_malloc(characters * 4 + 1);
     if (!text) {
         free(bytes);
         return rbm_fail(error, -ENOMEM, "%s: out of memory", path);

@@ -1,5 +1,6 @@
 /* Settings: defaults, INI files (through inih), --set overrides and checks, all driven by the
  * one key table in settings_table.h. */
+#include "memory.h"
 #include "rbm/rbm.h"
 
 #include <errno.h>
@@ -255,7 +256,7 @@ int rbm_settings_load_string(RbmSettings *settings, const char *text, const char
 {
     if (strlen(text) != 0 && memchr(text, '\0', strlen(text)) != NULL)
         return rbm_fail(error, -EINVAL, "%s: contains a NUL byte", origin);
-    IniReader *reader = calloc(1, sizeof *reader);
+    IniReader *reader = rbm_calloc(1, sizeof *reader);
     if (!reader)
         return rbm_fail(error, -ENOMEM, "%s: out of memory", origin);
     RbmSettings parsed = *settings;
@@ -438,7 +439,7 @@ size_t rbm_settings_format(const RbmSettings *settings, RbmKeySelection keys, ch
 char *rbm_settings_text(const RbmSettings *settings, RbmKeySelection keys)
 {
     size_t length = rbm_settings_format(settings, keys, NULL, 0);
-    char *text = malloc(length + 1);
+    char *text = rbm_malloc(length + 1);
     if (text)
         rbm_settings_format(settings, keys, text, length + 1);
     return text;

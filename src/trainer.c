@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "cd.h"
 #include "checkpoint.h"
 #include "error.h"
@@ -25,7 +26,7 @@ static float *aligned_floats(size_t count)
 {
     void *memory = NULL;
     if (count > SIZE_MAX / sizeof(float) / 2 ||
-        posix_memalign(&memory, 64, (count ? count : 1) * sizeof(float)) != 0)
+        rbm_posix_memalign(&memory, 64, (count ? count : 1) * sizeof(float)) != 0)
         return NULL;
     memset(memory, 0, (count ? count : 1) * sizeof(float));
     return memory;
@@ -77,8 +78,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
     w->batch.hidden_stats = aligned_floats(2 * B * H);
     w->batch.chunk_visible_delta = aligned_floats(chunks * V);
     w->batch.chunk_hidden_delta = aligned_floats(chunks * H);
-    w->batch.chunk_squared_error = calloc(chunks, sizeof(double));
-    w->scratch = calloc((size_t)threads, sizeof *w->scratch);
+    w->batch.chunk_squared_error = rbm_calloc(chunks, sizeof(double));
+    w->scratch = rbm_calloc((size_t)threads, sizeof *w->scratch);
     if (!w->parameter_memory || !w->batch.visible_stats || !w->batch.hidden_stats ||
         !w->batch.chunk_visible_delta || !w->batch.chunk_hidden_delta ||
         !w->batch.chunk_squared_error || !w->scratch)
@@ -118,7 +119,7 @@ static void initialise_weights(float *weights, size_t count, double init_std, ui
 static char *metadata_json(const RbmSettings *settings, const RbmDataset *data,
                            int64_t epochs_trained, double recon_error)
 {
-    char *text = malloc(4096 + strlen(settings->train_path));
+    char *text = rbm_malloc(4096 + strlen(settings->train_path));
     if (!text)
         return NULL;
     snprintf(text, 4096 + strlen(settings->train_path),
@@ -372,7 +373,7 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
 
     Workspace w = {0};
     RbmModel *model = NULL;
-    Control *control = calloc(1, sizeof *control);
+    Control *control = rbm_calloc(1, sizeof *control);
     if (!control || allocate_workspace(&w, &shape, threads, settings->seed) < 0 ||
         rbm_model_new(&model, shape.visible, shape.hidden) < 0) {
         free(control);
@@ -396,7 +397,7 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
     if (result == 0 && profile) {
         profile->workers = threads;
         profile->wall_seconds = 0;
-        profile->per_worker = calloc((size_t)threads * RBM_PHASE_COUNT, sizeof(RbmPhaseStats));
+        profile->per_worker = rbm_calloc((size_t)threads * RBM_PHASE_COUNT, sizeof(RbmPhaseStats));
         if (!profile->per_worker)
             result = rbm_fail(error, -ENOMEM, "out of memory");
         for (int t = 0; t < threads && result == 0; t++)

@@ -18,6 +18,7 @@ def kill_and_resume(rbm, config, model, checkpoint, rng, max_delay, extra=()):
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()
+            process.stderr.close()
             kills += 1
             continue
         stderr = process.stderr.read()

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "memory.h"
 #include "../error.h"
 #include "../file.h"
 #include "dataset.h"
@@ -111,7 +112,7 @@ int rbm_load_csv(RbmDataset *data, const char *path, int64_t limit, RbmError *er
     int64_t max_fields = 1;
     for (size_t i = 0; i < first_length; i++)
         max_fields += text[i] == ',';
-    Field *fields = malloc((size_t)(max_fields + 1) * sizeof *fields);
+    Field *fields = rbm_malloc((size_t)(max_fields + 1) * sizeof *fields);
     int64_t line_count = (int64_t)rbm_count_lines(text, size) + 1;
     if (!fields) {
         free(text);
@@ -146,9 +147,9 @@ int rbm_load_csv(RbmDataset *data, const char *path, int64_t limit, RbmError *er
     data->columns = columns;
     data->location = LOCATION_LINE;
     data->first_line = 1 + has_header;
-    data->bytes = malloc((size_t)(capacity > 0 ? capacity : 1) * (size_t)(columns > 0 ? columns : 1));
+    data->bytes = rbm_malloc((size_t)(capacity > 0 ? capacity : 1) * (size_t)(columns > 0 ? columns : 1));
     if (label_column >= 0)
-        data->labels = malloc((size_t)(capacity > 0 ? capacity : 1) * sizeof *data->labels);
+        data->labels = rbm_malloc((size_t)(capacity > 0 ? capacity : 1) * sizeof *data->labels);
     if (!data->bytes || (label_column >= 0 && !data->labels)) {
         free(fields);
         free(text);
@@ -214,7 +215,7 @@ int rbm_load_csv(RbmDataset *data, const char *path, int64_t limit, RbmError *er
                 data->bytes[at] = (uint8_t)byte;
             } else {
                 /* The first value that is not a byte: switch to floats. */
-                data->values = malloc((size_t)capacity * (size_t)columns * sizeof(float));
+                data->values = rbm_malloc((size_t)capacity * (size_t)columns * sizeof(float));
                 if (!data->values) {
                     result = rbm_fail(error, -ENOMEM, "%s: out of memory for %lld x %lld floats",
                                       path, (long long)capacity, (long long)columns);

@@ -1,4 +1,5 @@
 /* Choosing a loader, scaling, and the checks every format shares. */
+#include "memory.h"
 #include "dataset.h"
 
 #include <errno.h>
@@ -111,8 +112,8 @@ int rbm_dataset_load(RbmDataset **out, const char *path, RbmDataFormat format, d
     if (limit < 0)
         return rbm_fail(error, -EINVAL, "%s: limit %lld must not be negative", path,
                         (long long)limit);
-    RbmDataset *data = calloc(1, sizeof *data);
-    char *path_copy = strdup(path);
+    RbmDataset *data = rbm_calloc(1, sizeof *data);
+    char *path_copy = rbm_strdup(path);
     if (!data || !path_copy) {
         free(data);
         free(path_copy);
@@ -146,7 +147,7 @@ int rbm_dataset_head(RbmDataset **out, const RbmDataset *data, int64_t rows)
     *out = NULL;
     if (rows <= 0 || rows > data->rows)
         return -EINVAL;
-    RbmDataset *view = malloc(sizeof *view);
+    RbmDataset *view = rbm_malloc(sizeof *view);
     if (!view)
         return -ENOMEM;
     *view = *data;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "memory.h"
 #include "../error.h"
 #include "dataset.h"
 
@@ -105,7 +106,7 @@ int rbm_load_idx(RbmDataset *data, const char *path, int64_t limit, RbmError *er
     data->location = LOCATION_BYTE;
     data->data_offset = data_offset;
     data->item_size = 1;
-    data->bytes = malloc(keep * columns > 0 ? keep * columns : 1);
+    data->bytes = rbm_malloc(keep * columns > 0 ? keep * columns : 1);
     if (!data->bytes) {
         result = rbm_fail(error, -ENOMEM, "%s: out of memory for %llu bytes", path,
                           (unsigned long long)(keep * columns));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "../error.h"
 #include "../file.h"
 #include "../npy_format.h"
@@ -44,11 +45,11 @@ int rbm_load_npy(RbmDataset *data, const char *path, int64_t limit, RbmError *er
     const uint8_t *payload = (const uint8_t *)file + header.data_offset;
     uint64_t count = rows * columns;
     if (header.type == NPY_U8) {
-        data->bytes = malloc(count ? count : 1);
+        data->bytes = rbm_malloc(count ? count : 1);
         if (data->bytes)
             memcpy(data->bytes, payload, count);
     } else {
-        data->values = malloc((count ? count : 1) * sizeof(float));
+        data->values = rbm_malloc((count ? count : 1) * sizeof(float));
         if (data->values) {
             for (uint64_t i = 0; i < count; i++) {
                 if (header.type == NPY_F32) {
