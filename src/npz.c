@@ -82,19 +82,29 @@ typedef struct SaveJob {
     int count;
 } SaveJob;
 
+/* Opens a zip archive, or fails with `code` and "path: what: libzip's reason". */
+static zip_t *open_zip(const char *path, int flags, int code, const char *what, int *result,
+                       RbmError *error)
+{
+    int zip_code = 0;
+    zip_t *archive = zip_open(path, flags, &zip_code);
+    if (!archive) {
+        zip_error_t detail;
+        zip_error_init_with_code(&detail, zip_code);
+        *result = rbm_fail(error, code, "%s: %s: %s", path, what, zip_error_strerror(&detail));
+        zip_error_fini(&detail);
+    }
+    return archive;
+}
+
 static int write_zip(const char *temp_path, void *user, RbmError *error)
 {
     const SaveJob *job = user;
-    int code = 0;
-    zip_t *archive = zip_open(temp_path, ZIP_CREATE | ZIP_TRUNCATE, &code);
-    if (!archive) {
-        zip_error_t detail;
-        zip_error_init_with_code(&detail, code);
-        int result = rbm_fail(error, -EIO, "%s: cannot create: %s", temp_path,
-                              zip_error_strerror(&detail));
-        zip_error_fini(&detail);
+    int result = 0;
+    zip_t *archive = open_zip(temp_path, ZIP_CREATE | ZIP_TRUNCATE, -EIO, "cannot create",
+                              &result, error);
+    if (!archive)
         return result;
-    }
     for (int i = 0; i < job->count; i++) {
         zip_source_t *source =
             zip_source_buffer(archive, job->entries[i].bytes, job->entries[i].size, 0);
@@ -104,7 +114,7 @@ static int write_zip(const char *temp_path, void *user, RbmError *error)
         if (index < 0) {
             if (source)
                 zip_source_free(source);
-            int result = rbm_fail(error, -EIO, "%s: cannot add %s: %s", temp_path,
+            result = rbm_fail(error, -EIO, "%s: cannot add %s: %s", temp_path,
                                   job->entries[i].name, zip_strerror(archive));
             zip_discard(archive);
             return result;
@@ -114,7 +124,7 @@ static int write_zip(const char *temp_path, void *user, RbmError *error)
         zip_file_set_dostime(archive, (zip_uint64_t)index, 0, (1 << 5) | 1, 0);
     }
     if (zip_close(archive) != 0) {
-        int result = rbm_fail(error, -EIO, "%s: cannot write: %s", temp_path,
+        result = rbm_fail(error, -EIO, "%s: cannot write: %s", temp_path,
                               zip_strerror(archive));
         zip_discard(archive);
         return result;
@@ -169,20 +179,34 @@ static int read_entry(NpzReader *reader, const char *name, uint8_t **out, size_t
     return 0;
 }
 
+/* Reads entry `name` and parses its .npy header; on success *bytes is the whole entry. */
+static int read_npy(NpzReader *reader, const char *name, uint8_t **bytes, NpyHeader *header,
+                    RbmError *error)
+{
+    size_t size = 0;
+    *bytes = NULL;
+    int result = read_entry(reader, name, bytes, &size, error);
+    if (result < 0)
+        return result;
+    char reason[512];
+    if (rbm_npy_parse_header(*bytes, size, header, reason, sizeof reason) < 0) {
+        free(*bytes);
+        *bytes = NULL;
+        return rbm_fail(error, -EINVAL, "%s: %s: %s", reader->path, name, reason);
+    }
+    return 0;
+}
+
 int rbm_npz_read_floats(NpzReader *reader, const char *name, float *out, int dimensions,
                         const uint64_t *shape, RbmError *error)
 {
     const char *path = reader->path;
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    int result = read_entry(reader, name, &bytes, &size, error);
+    uint8_t *bytes;
+    NpyHeader header;
+    int result = read_npy(reader, name, &bytes, &header, error);
     if (result < 0)
         return result;
-    NpyHeader header;
-    char reason[512];
-    if (rbm_npy_parse_header(bytes, size, &header, reason, sizeof reason) < 0) {
-        result = rbm_fail(error, -EINVAL, "%s: %s: %s", path, name, reason);
-    } else if (header.type != NPY_F32 || header.dimensions != dimensions ||
+    if (header.type != NPY_F32 || header.dimensions != dimensions ||
                header.shape[0] != shape[0] || (dimensions == 2 && header.shape[1] != shape[1])) {
         result = rbm_fail(error, -EINVAL,
                           "%s: %s: expected float32 of shape (%llu%s%s), found another dtype or "
@@ -203,17 +227,11 @@ int rbm_npz_read_floats(NpzReader *reader, const char *name, float *out, int dim
 int rbm_npz_read_string(NpzReader *reader, const char *name, char **out, RbmError *error)
 {
     const char *path = reader->path;
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    int result = read_entry(reader, name, &bytes, &size, error);
+    uint8_t *bytes;
+    NpyHeader header;
+    int result = read_npy(reader, name, &bytes, &header, error);
     if (result < 0)
         return result;
-    NpyHeader header;
-    char reason[512];
-    if (rbm_npy_parse_header(bytes, size, &header, reason, sizeof reason) < 0) {
-        free(bytes);
-        return rbm_fail(error, -EINVAL, "%s: %s: %s", path, name, reason);
-    }
     if (header.type != NPY_UNICODE || header.dimensions != 0 ||
         header.item_size / 4 > MAX_STRING_CHARACTERS) {
         free(bytes);
@@ -255,15 +273,10 @@ int rbm_npz_read_string(NpzReader *reader, const char *name, char **out, RbmErro
 
 int rbm_npz_read_header(NpzReader *reader, const char *name, NpyHeader *header, RbmError *error)
 {
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    int result = read_entry(reader, name, &bytes, &size, error);
-    if (result < 0)
-        return result;
-    char reason[512];
-    if (rbm_npy_parse_header(bytes, size, header, reason, sizeof reason) < 0)
-        result = rbm_fail(error, -EINVAL, "%s: %s: %s", reader->path, name, reason);
-    free(bytes);
+    uint8_t *bytes;
+    int result = read_npy(reader, name, &bytes, header, error);
+    if (result == 0)
+        free(bytes);
     return result;
 }
 
@@ -276,17 +289,10 @@ int rbm_npz_open(NpzReader *reader, const char *path, RbmError *error)
         return rbm_fail(error, errno == ENOENT ? -ENOENT : -EINVAL, "%s: cannot open: %s", path,
                         strerror(errno));
     fclose(probe);
-    int code = 0;
-    reader->archive = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
-    if (!reader->archive) {
-        zip_error_t detail;
-        zip_error_init_with_code(&detail, code);
-        int result = rbm_fail(error, -EINVAL, "%s: not a readable .npz file: %s", path,
-                              zip_error_strerror(&detail));
-        zip_error_fini(&detail);
-        return result;
-    }
-    return 0;
+    int result = 0;
+    reader->archive = open_zip(path, ZIP_RDONLY | ZIP_CHECKCONS, -EINVAL,
+                               "not a readable .npz file", &result, error);
+    return result;
 }
 
 void rbm_npz_close(NpzReader *reader)

@@ -1,4 +1,5 @@
-/* The idx loader on arbitrary bytes: an error or a data set whose every value is in [0,1]. */
+/* A data loader on arbitrary bytes: an error, or a data set whose every value is in [0,1].
+ * Built once per format, with FUZZ_FORMAT = RBM_FORMAT_CSV, _IDX or _NPY. */
 #include <stdlib.h>
 
 #include "fuzz_common.h"
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     RbmDataset *dataset = NULL;
     RbmError error;
-    if (rbm_dataset_load(&dataset, path, RBM_FORMAT_IDX, 0, 0, &error) == 0) {
+    if (rbm_dataset_load(&dataset, path, FUZZ_FORMAT, 0, 0, &error) == 0) {
         int64_t columns = rbm_dataset_columns(dataset);
         float *row = malloc((size_t)columns * sizeof *row);
         for (int64_t r = 0; r < rbm_dataset_rows(dataset) && row; r++) {
