@@ -230,6 +230,19 @@ class BadModels(Workspace):
             bad = self.write("cut.npz", data[:cut], mode="wb")
             self.assert_bad(run("info", bad), "cut.npz:")
 
+    def test_non_finite_and_misshapen_arrays(self):
+        ok = dict(weights=np.zeros((3, 4), np.float32), hidden_bias=np.zeros(3, np.float32),
+                  visible_bias=np.zeros(4, np.float32), config=np.array("[model]\nhidden = 3\n"),
+                  metadata=np.array("{}"))
+        np.savez(self.path("ok.npz"), **ok)
+        self.assertEqual(run("info", self.path("ok.npz")).returncode, 0)
+        for name, change, fragment in (
+                ("nan.npz", {"weights": np.full((3, 4), np.nan, np.float32)}, "weights.npy: element 0 is not finite"),
+                ("shape.npz", {"hidden_bias": np.zeros(5, np.float32)}, "hidden_bias.npy: expected float32 of shape (3,"),
+                ("dtype.npz", {"visible_bias": np.zeros(4, np.float64)}, "visible_bias.npy: expected float32")):
+            np.savez(self.path(name), **dict(ok, **change))
+            self.assert_bad(run("info", self.path(name)), f"{name}: {fragment}")
+
     def test_unwritable_model_directory(self):
         cfg = self.config(self.small_csv(), model="no/such/dir/model.npz")
         result = run("train", cfg)
@@ -458,6 +471,7 @@ class Faults(Workspace):
         self.assertEqual([f for f in os.listdir(self.dir) if ".tmp." in f], [])
 
     def test_disk_full_for_a_checkpoint(self):
+        self.write("c.ckpt", b"the previous checkpoint", mode="wb")
         limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
         result = subprocess.run([RBM, "train", self.cfg, "-s", "output.checkpoint_every=1",
                                  "-s", f"output.checkpoint={self.path('c.ckpt')}"],
@@ -465,8 +479,11 @@ class Faults(Workspace):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("c.ckpt", result.stderr)
         self.assertFalse(os.path.exists(self.path("m.npz")))
+        self.assertEqual(self.read("c.ckpt"), b"the previous checkpoint")
+        self.assertEqual([f for f in os.listdir(self.dir) if ".tmp." in f], [])
 
     def test_unwritable_outputs(self):
+        # /proc takes no new files, even from root (chmod would not stop root)
         for key in ("output.model=/proc/rbm-model.npz", "output.checkpoint=/proc/rbm.ckpt"):
             result = run("train", self.cfg, "-s", key)
             self.assertEqual(result.returncode, 1, result.stderr)
