@@ -497,6 +497,33 @@ class Faults(Workspace):
         self.assertFalse(os.path.exists(self.path("m.npz")))
 
 
+class Bench(Workspace):
+    def test_bench_writes_every_figure(self):
+        np.save(self.path("d.npy"), np.random.default_rng(7).random((60, 20), dtype=np.float32))
+        cfg = self.config(self.path("d.npy"))
+        result = run("bench", cfg, "--repeats", "1", "--epochs", "1", "--threads", "1,2",
+                     "--sizes", "20,40,60", "--csv", self.path("b.csv"), "--plot", self.path("b.svg"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("train/floor", result.stdout)
+        self.assertRegex(result.stdout, r"fit, 2 threads: seconds = .* R\^2 = [0-9.]+")
+        with open(self.path("b.csv")) as f:
+            measures = {line.split(",")[0] for line in f.readlines()[1:]}
+        self.assertEqual(measures, {"sgemm_floor", "train_epoch", "size_sweep_epoch", "size_sweep_r2",
+                                    "epochs_sweep_total", "epochs_sweep_r2", "profile_on_epoch",
+                                    "profile_off_epoch"})
+        with open(self.path("b.svg")) as f:
+            svg = f.read()
+        self.assertEqual(svg.count("<polyline"), 2)  # one line per thread count
+        self.assertIn("2 threads", svg)
+
+    def test_bench_bad_arguments(self):
+        cfg = self.config(self.small_csv())
+        self.assert_bad(run("bench", cfg, "--threads", "1,x"), "--threads: '1,x' is not a list")
+        self.assert_bad(run("bench", cfg, "--repeats"), "--repeats needs a value")
+        self.assert_bad(run("bench", cfg, "--fast", "1"), "unknown option '--fast'")
+        self.assert_bad(run("bench"), "usage: rbm bench")
+
+
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
 
 
