@@ -497,6 +497,22 @@ class Faults(Workspace):
         self.assertFalse(os.path.exists(self.path("m.npz")))
 
 
+class ThreadedCheckpoints(Workspace):
+    def test_checkpointing_every_batch_changes_nothing(self):
+        """A checkpoint at almost every batch boundary, at several thread counts: the model is
+        the same as without checkpoints (run under ThreadSanitizer in CI)."""
+        np.save(self.path("d.npy"), np.random.default_rng(8).random((400, 30), dtype=np.float32))
+        cfg = self.config(self.path("d.npy"), extra="chunk_rows = 1")
+        plain = run("train", cfg, "-s", "output.checkpoint_seconds=0", "-s", f"output.model={self.path('p.npz')}")
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        for threads in (2, 4, 7):
+            result = run("train", cfg, "-s", f"train.threads={threads}", "-s", "output.checkpoint_seconds=0.0001",
+                         "-s", "output.checkpoint_every=1", "-s", f"output.model={self.path('c.npz')}")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(self.read("c.npz"), self.read("p.npz"), f"threads {threads}")
+            self.assertTrue(os.path.exists(self.path("c.npz.ckpt")))
+
+
 class Bench(Workspace):
     def test_bench_writes_every_figure(self):
         np.save(self.path("d.npy"), np.random.default_rng(7).random((60, 20), dtype=np.float32))
