@@ -389,6 +389,14 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
         if (result == 0 && control->progress.batch >= (N + shape.batch_size - 1) / shape.batch_size)
             result = rbm_fail(error, -EINVAL, "%s: batch %lld is past the end of an epoch",
                               hooks->resume, (long long)control->progress.batch);
+        if (result == 0 && (control->progress.epoch > settings->epochs ||
+                            (control->progress.epoch == settings->epochs &&
+                             control->progress.batch > 0)))
+            result = rbm_fail(error, -EINVAL,
+                              "%s: the checkpoint is past epoch %lld already; train.epochs = "
+                              "%lld cannot go back",
+                              hooks->resume, (long long)control->progress.epoch,
+                              (long long)settings->epochs);
     } else {
         initialise_weights(w.params.weights, (size_t)(shape.hidden * shape.visible),
                            settings->init_std, settings->seed);

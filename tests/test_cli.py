@@ -432,6 +432,8 @@ class Resume(Workspace):
                                    ("data.limit=2000", "data.limit (0 in the checkpoint, 2000 now)")):
             result = run("train", self.cfg, "-s", override, "--resume", self.path("full.npz.ckpt"))
             self.assert_bad(result, fragment)
+        self.assert_bad(run("train", self.cfg, "-s", "train.epochs=3", "--resume", self.path("full.npz.ckpt")),
+                        "the checkpoint is past epoch 5 already; train.epochs = 3 cannot go back")
         np.save(self.path("other.npy"), np.zeros((6000, 256), np.float32))
         result = run("train", self.cfg, "-s", f"data.train={self.path('other.npy')}",
                      "--resume", self.path("full.npz.ckpt"))
