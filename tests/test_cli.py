@@ -163,6 +163,11 @@ class BadData(Workspace):
         self.assert_bad(run("train", self.config(self.write("b.csv", "5,10\n200,1\n")),
                             "-s", "data.scale=100"), "b.csv:2, field 1: value 200 / scale 100")
 
+    def test_wide_line_allocates_nothing_huge(self):
+        # 200,000 fields by 200,001 lines would be 40 GB if rows were counted by lines
+        self.train_bad(self.write("w.csv", ",".join(["1"] * 200_000) + "\n" + "\n" * 200_000),
+                       "w.csv:2: empty line")
+
     def test_header_only(self):
         self.train_bad(self.write("h.csv", "label,p0,p1\n"), "no data rows after the header")
 

@@ -141,7 +141,12 @@ int rbm_load_csv(RbmDataset *data, const char *path, int64_t limit, RbmError *er
         }
     }
     int64_t columns = columns_in_file - (label_column >= 0);
+    /* A data row of N fields takes at least 2N bytes (a digit and a comma or newline each), so
+     * the file's size bounds the rows: no allocation larger than the file from a wide line. */
     int64_t capacity = line_count - has_header;
+    int64_t fitting = (int64_t)(size / (2 * (size_t)columns_in_file)) + 1;
+    if (capacity > fitting)
+        capacity = fitting;
     if (limit > 0 && limit < capacity)
         capacity = limit;
     data->columns = columns;
