@@ -122,13 +122,16 @@ static char *metadata_json(const RbmSettings *settings, const RbmDataset *data,
     char *text = rbm_malloc(4096 + strlen(settings->train_path));
     if (!text)
         return NULL;
+    char error_text[32] = "null"; /* before the first epoch ends there is none; JSON has no NaN */
+    if (isfinite(recon_error))
+        snprintf(error_text, sizeof error_text, "%.9g", recon_error);
     snprintf(text, 4096 + strlen(settings->train_path),
              "{\"format\": \"rbm-model\", \"format_version\": 1, \"rbm_version\": \"%s\", "
              "\"visible\": %lld, \"hidden\": %lld, \"samples\": %lld, \"seed\": %llu, "
-             "\"epochs_trained\": %lld, \"final_recon_error\": %.9g}",
+             "\"epochs_trained\": %lld, \"final_recon_error\": %s}",
              rbm_version(), (long long)data->columns, (long long)settings->hidden,
              (long long)data->rows, (unsigned long long)settings->seed, (long long)epochs_trained,
-             recon_error);
+             error_text);
     return text;
 }
 
@@ -215,6 +218,16 @@ static void write_checkpoint(Control *control, const RbmSettings *settings, cons
 {
     char path[RBM_PATH_MAX + 8];
     rbm_checkpoint_path(settings, path);
+    if (!parameters_finite(&w->params, shape)) { /* never replace a good checkpoint with this */
+        control->result = rbm_fail(&control->error, -ERANGE,
+                                   "training diverged in epoch %lld, batch %lld: the parameters "
+                                   "are not finite (try a smaller train.learning_rate); the last "
+                                   "checkpoint is kept",
+                                   (long long)control->progress.epoch + 1,
+                                   (long long)control->progress.batch);
+        control->stop = 1;
+        return;
+    }
     int result = rbm_checkpoint_save(path, settings, fingerprint_of(control, data), shape,
                                      &w->params, &w->velocity, &control->progress,
                                      &control->error);
@@ -231,6 +244,7 @@ static void after_batch(Control *control, const RbmSettings *settings, const Rbm
                         int64_t epoch, int64_t batch, int64_t batches, double batch_error)
 {
     Progress *p = &control->progress;
+    control->checkpoint_now = control->checkpoint_at_end = 0;
     p->squared_error += batch_error;
     if (!isfinite(batch_error)) {
         control->result = rbm_fail(&control->error, -ERANGE,
@@ -373,9 +387,12 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
 
     Workspace w = {0};
     RbmModel *model = NULL;
-    Control *control = rbm_calloc(1, sizeof *control);
-    if (!control || allocate_workspace(&w, &shape, threads, settings->seed) < 0 ||
-        rbm_model_new(&model, shape.visible, shape.hidden) < 0) {
+    Control *control = NULL;
+    if (rbm_model_new(&model, shape.visible, shape.hidden) == -EINVAL)
+        return rbm_fail(error, -EINVAL, "a %lld x %lld model is larger than rbm supports",
+                        (long long)shape.hidden, (long long)shape.visible);
+    control = rbm_calloc(1, sizeof *control);
+    if (!model || !control || allocate_workspace(&w, &shape, threads, settings->seed) < 0) {
         free(control);
         free_workspace(&w);
         rbm_model_free(model);

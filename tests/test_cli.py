@@ -153,6 +153,9 @@ class BadData(Workspace):
     def test_non_numeric_field(self):
         self.train_bad(self.write("n.csv", "a,b\n1,2\n3,x7\n"), "n.csv:3: field 2: 'x7' is not a finite number")
 
+    def test_mixed_first_line_is_data(self):
+        self.train_bad(self.write("m.csv", "0.5,x7\n0.1,0.2\n"), "m.csv:1: field 2: 'x7' is not a finite number")
+
     def test_nan_field(self):
         self.train_bad(self.write("n.csv", "0.5,0.1\n0.2,nan\n"), "n.csv:2: field 2: 'nan'")
 
@@ -404,6 +407,29 @@ class Resume(Workspace):
     def test_sigint(self):
         self.stop_with(signal.SIGINT, 130)
 
+    def test_stop_in_the_first_epoch_and_resume_appends_to_the_log(self):
+        log = self.path("log.jsonl")
+        process = subprocess.Popen([RBM, "train", self.cfg, "-s", f"output.log={log}", "-s", "data.limit=6000",
+                                    "-s", "train.batch_size=10"], stderr=subprocess.PIPE, text=True)
+        import time
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        if process.returncode == 0:
+            self.skipTest("the run ended before the signal")
+        self.assertEqual(process.returncode, 130, stderr)
+        with np.load(self.path("m.npz")) as m:  # metadata stays valid JSON without a finished epoch
+            json.loads(str(m["metadata"]))
+        with open(log) as f:
+            before = f.read()
+        result = run("train", self.cfg, "-s", f"output.log={log}", "-s", "data.limit=6000",
+                     "-s", "train.batch_size=10", "--resume", self.path("m.npz.ckpt"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(log) as f:
+            after = f.read()
+        self.assertTrue(after.startswith(before))
+        self.assertEqual(json.loads(after.splitlines()[-1])["epoch"], 5)
+
     def test_sigterm(self):
         self.stop_with(signal.SIGTERM, 143)
 
@@ -498,10 +524,24 @@ class Faults(Workspace):
             self.assertIn("cannot write there", result.stderr)
 
     def test_divergence_stops_naming_epoch_and_batch(self):
-        result = run("train", self.cfg, "-s", "train.learning_rate=1", "-s", "train.weight_decay=1000000")
+        result = run("train", self.cfg, "-s", "train.learning_rate=1", "-s", "train.weight_decay=1000000",
+                     "-s", "output.checkpoint_seconds=0.0001")
         self.assertEqual(result.returncode, 1, result.stderr)
-        self.assertRegex(result.stderr, r"training diverged in epoch \d+, batch \d+: the reconstruction error is not finite")
+        self.assertRegex(result.stderr, r"training diverged in epoch \d+, batch \d+: the "
+                                         r"(reconstruction error is|parameters are) not finite")
         self.assertFalse(os.path.exists(self.path("m.npz")))
+        if os.path.exists(self.path("m.npz.ckpt")):  # the last good checkpoint: finite, loadable
+            with np.load(self.path("m.npz.ckpt")) as c:
+                self.assertTrue(np.all(np.isfinite(c["weights"])))
+                self.assertTrue(np.all(np.isfinite(c["velocity_weights"])))
+
+    def test_read_only_checkpoint(self):
+        self.write("m.npz.ckpt", b"a checkpoint someone protected", mode="wb")
+        os.chmod(self.path("m.npz.ckpt"), 0o444)
+        result = run("train", self.cfg)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("m.npz.ckpt: the file is read-only", result.stderr)
+        self.assertEqual(self.read("m.npz.ckpt"), b"a checkpoint someone protected")
 
 
 class ThreadedCheckpoints(Workspace):
@@ -551,6 +591,18 @@ CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config
 
 
 class ShippedConfigs(Workspace):
+    def test_every_key_is_in_each_config_with_a_comment(self):
+        import re
+        keys = re.findall(r"^    (\w+) = ", run("train", "--help").stdout, re.M)
+        self.assertGreater(len(keys), 15)
+        for name in ("default.ini", "kaggle-mnist.ini"):
+            with open(os.path.join(CONFIGS, name)) as f:
+                lines = f.read().splitlines()
+            for key in keys:
+                at = [i for i, line in enumerate(lines) if re.match(rf"{key} =", line)]
+                self.assertEqual(len(at), 1, f"{name}: {key}")
+                self.assertTrue(lines[at[0] - 1].startswith(";"), f"{name}: {key} has no comment")
+
     def test_default_config_runs(self):
         cfg = os.path.join(CONFIGS, "default.ini")
         result = run("train", cfg, "-s", "data.limit=300", "-s", "train.epochs=1",

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,12 @@ static void print_resume_command(int argc, char **argv, const char *checkpoint)
 /* Fails early, before hours of training, when the model's directory cannot take a file. */
 static int check_writable(const char *path, RbmError *error)
 {
+    struct stat info;
+    if (stat(path, &info) == 0 && (info.st_mode & 0222) == 0) { /* root ignores modes: ask */
+        snprintf(error->message, sizeof error->message,
+                 "%s: the file is read-only; rbm will not replace it", path);
+        return -EIO;
+    }
     char probe[RBM_PATH_MAX + 32];
     snprintf(probe, sizeof probe, "%s.probe.%ld", path, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -211,7 +218,7 @@ int cli_train(int argc, char **argv)
     }
     Progress progress = {.log_path = settings.log_path};
     if (settings.log_path[0]) {
-        progress.log = fopen(settings.log_path, "w");
+        progress.log = fopen(settings.log_path, resume ? "a" : "w"); /* resume: keep the past */
         if (!progress.log) {
             fprintf(stderr, "rbm: %s: cannot open the log: %s\n", settings.log_path,
                     strerror(errno));

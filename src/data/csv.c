@@ -119,15 +119,16 @@ int rbm_load_csv(RbmDataset *data, const char *path, int64_t limit, RbmError *er
         return rbm_fail(error, -ENOMEM, "%s: out of memory", path);
     }
 
-    /* The first line is a header when any of its fields is not a number. */
+    /* The first line is a header when none of its fields is a number; a line that mixes
+     * numbers and words is data, and its words are errors. */
     int64_t columns_in_file = split(text, first_length, fields, max_fields);
     int64_t label_column = -1;
-    int has_header = 0;
+    int has_header = 1;
     for (int64_t i = 0; i < columns_in_file; i++) {
         double value;
         int byte;
-        if (parse_number(&fields[i], &value, &byte) != 0)
-            has_header = 1;
+        if (parse_number(&fields[i], &value, &byte) == 0)
+            has_header = 0;
     }
     if (has_header) {
         for (int64_t i = 0; i < columns_in_file; i++) {

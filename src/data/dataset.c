@@ -19,7 +19,7 @@ static bool ends_with(const char *text, const char *suffix)
 /* By extension first, then by the first bytes of the file. */
 static RbmDataFormat detect_format(const char *path)
 {
-    if (ends_with(path, ".csv") || ends_with(path, ".csv.gz") || ends_with(path, ".txt"))
+    if (ends_with(path, ".csv") || ends_with(path, ".txt"))
         return RBM_FORMAT_CSV;
     if (ends_with(path, ".npy"))
         return RBM_FORMAT_NPY;
