@@ -3,9 +3,12 @@
 #include "memory.h"
 #include "rbm/rbm.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,32 +202,140 @@ void rbm_default_settings(RbmSettings *settings)
 
 /* ---- INI files through inih, with line numbers counted by our own reader. */
 
+/* inih reads each line into a buffer of its compile-time INI_MAX_LINE (200 bytes in Debian), but
+ * a path may be up to RBM_PATH_MAX - 1 bytes. So a longer line reaches inih with its value
+ * replaced by LONG_VALUE_MARK, and handle_pair takes the value from the text itself, trimmed and
+ * cut at an inline comment exactly as inih would have done. */
+#define LONG_VALUE_MARK "\x01"
+
 typedef struct IniReader {
     const char *cursor;     /* next unread byte of the text */
     int line;               /* lines handed to inih so far */
-    int line_too_long;      /* the line number, when one did not fit */
+    int line_too_long;      /* the line number, when one could not be handed over */
+    const char *long_value; /* the text after '=' of line `long_line`, not yet trimmed */
+    size_t long_value_length;
+    int long_line;
     RbmSettings *settings;
     bool seen[KEY_COUNT];   /* a key given twice in one file is an error */
-    int error_line;         /* first line the handler refused, 0 if none */
+    int error_line;         /* first line refused by handle_pair or check_section, 0 if none */
     char reason[768];
+    char value[RBM_PATH_MAX + 64]; /* a long line's value, trimmed */
 } IniReader;
+
+static void refuse_line(IniReader *reader, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static void refuse_line(IniReader *reader, const char *format, ...)
+{
+    if (reader->error_line)
+        return; /* keep only the first problem */
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(reader->reason, sizeof reader->reason, format, arguments);
+    va_end(arguments);
+    reader->error_line = reader->line;
+}
+
+/* inih calls the handler only for keys, so a section with no keys under it would pass unseen:
+ * check every "[name]" line here. */
+static void check_section(IniReader *reader, const char *line, size_t length)
+{
+    if (line[0] != '[')
+        return;
+    const char *close = memchr(line, ']', length);
+    if (!close)
+        return; /* inih reports the syntax error */
+    char name[64];
+    size_t name_length = (size_t)(close - line - 1);
+    if (name_length >= sizeof name || memchr(line, ';', name_length + 1)) {
+        refuse_line(reader, "unknown section [%.*s] (known: data, model, train, output)",
+                    (int)(name_length < 60 ? name_length : 60), line + 1);
+        return;
+    }
+    memcpy(name, line + 1, name_length);
+    name[name_length] = '\0';
+    if (!known_section(name))
+        refuse_line(reader, "unknown section [%s] (known: data, model, train, output)", name);
+}
+
+/* Hands inih a line of `length` bytes that does not fit its buffer of `size` bytes. */
+static char *shorten_long_line(IniReader *reader, char *buffer, int size, const char *line,
+                               size_t length)
+{
+    const char *first = line;
+    while (first < line + length && (*first == ' ' || *first == '\t'))
+        first++;
+    if (first < line + length && (*first == ';' || *first == '#')) {
+        strcpy(buffer, ";\n"); /* a comment stays a comment */
+        return buffer;
+    }
+    /* The first '=' or ':' ends the key, unless an inline comment (';' after a space) comes
+     * first: then inih sees no '=' in the shortened line either, and reports a syntax error. */
+    const char *equals = first;
+    bool was_space = false;
+    while (equals < line + length && *equals != '=' && *equals != ':' &&
+           !(was_space && *equals == ';')) {
+        was_space = *equals == ' ' || *equals == '\t';
+        equals++;
+    }
+    size_t key_length = (size_t)(equals - line) + 1;
+    if (*first == '[' || equals == line + length || *equals == ';' ||
+        key_length + sizeof LONG_VALUE_MARK + 1 > (size_t)size) {
+        if (*first != '[' && (equals == line + length || *equals == ';')) {
+            memcpy(buffer, line, (size_t)size - 2); /* no '=' in it: the same syntax error */
+            strcpy(buffer + size - 2, "\n");
+            return buffer;
+        }
+        reader->line_too_long = reader->line;
+        return NULL;
+    }
+    memcpy(buffer, line, key_length);
+    strcpy(buffer + key_length, LONG_VALUE_MARK "\n");
+    reader->long_line = reader->line;
+    reader->long_value = equals + 1;
+    reader->long_value_length = (size_t)(line + length - equals - 1);
+    return buffer;
+}
 
 static char *read_line(char *buffer, int size, void *stream)
 {
     IniReader *reader = stream;
     if (*reader->cursor == '\0' || reader->line_too_long)
         return NULL;
-    const char *newline = strchr(reader->cursor, '\n');
-    size_t length = newline ? (size_t)(newline - reader->cursor) + 1 : strlen(reader->cursor);
-    reader->line++;
-    if (length >= (size_t)size) {
-        reader->line_too_long = reader->line;
-        return NULL;
-    }
-    memcpy(buffer, reader->cursor, length);
-    buffer[length] = '\0';
+    const char *line = reader->cursor;
+    const char *newline = strchr(line, '\n');
+    size_t length = newline ? (size_t)(newline - line) + 1 : strlen(line);
     reader->cursor += length;
-    return buffer;
+    reader->line++;
+    check_section(reader, line, length);
+    if (length < (size_t)size) {
+        memcpy(buffer, line, length);
+        buffer[length] = '\0';
+        return buffer;
+    }
+    return shorten_long_line(reader, buffer, size, line, length);
+}
+
+/* The value of the long line, as inih would have read it: cut at the first ';' after a space,
+ * then trimmed. Returns NULL when it does not fit reader->value. */
+static const char *long_line_value(IniReader *reader)
+{
+    const char *start = reader->long_value, *end = start;
+    const char *limit = start + reader->long_value_length;
+    bool was_space = false;
+    while (end < limit && !(was_space && *end == ';')) {
+        was_space = isspace((unsigned char)*end);
+        end++;
+    }
+    while (start < end && isspace((unsigned char)*start))
+        start++;
+    while (end > start && isspace((unsigned char)end[-1]))
+        end--;
+    size_t length = (size_t)(end - start);
+    if (length >= sizeof reader->value)
+        return NULL;
+    memcpy(reader->value, start, length);
+    reader->value[length] = '\0';
+    return reader->value;
 }
 
 static int handle_pair(void *user, const char *section, const char *name, const char *value)
@@ -232,12 +343,20 @@ static int handle_pair(void *user, const char *section, const char *name, const 
     IniReader *reader = user;
     if (reader->error_line)
         return 1; /* keep only the first problem */
+    if (reader->long_line == reader->line && strcmp(value, LONG_VALUE_MARK) == 0) {
+        value = long_line_value(reader);
+        if (!value) {
+            refuse_line(reader, "%s.%s: the value is longer than %d bytes", section, name,
+                        RBM_PATH_MAX - 1);
+            return 0;
+        }
+    }
     const KeySpec *spec = NULL;
     if (*section == '\0') {
-        snprintf(reader->reason, sizeof reader->reason,
-                 "key '%s' is outside any section (start with [data], [model], [train] or "
-                 "[output])",
-                 name);
+        refuse_line(reader,
+                    "key '%s' is outside any section (start with [data], [model], [train] or "
+                    "[output])",
+                    name);
     } else if (apply(reader->settings, section, name, value, reader->reason,
                      sizeof reader->reason, &spec) == 0) {
         size_t index = (size_t)(spec - key_specs);
@@ -245,9 +364,10 @@ static int handle_pair(void *user, const char *section, const char *name, const 
             reader->seen[index] = true;
             return 1;
         }
-        snprintf(reader->reason, sizeof reader->reason, "%s.%s is given twice", section, name);
+        refuse_line(reader, "%s.%s is given twice", section, name);
+    } else {
+        reader->error_line = reader->line;
     }
-    reader->error_line = reader->line;
     return 0;
 }
 
@@ -263,19 +383,25 @@ int rbm_settings_load_string(RbmSettings *settings, const char *text, const char
     reader->cursor = text;
     reader->settings = &parsed;
     int line = ini_parse_stream(read_line, reader, handle_pair, reader);
+    /* The first problem wins: inih's syntax errors, ours, or a line too long to hand over. */
+    int first = line > 0 ? line : INT_MAX;
+    if (reader->error_line && reader->error_line < first)
+        first = reader->error_line;
+    if (reader->line_too_long && reader->line_too_long < first)
+        first = reader->line_too_long;
     int result = 0;
-    if (line == -2) {
+    if (line == -2)
         result = rbm_fail(error, -ENOMEM, "%s: out of memory", origin);
-    } else if (reader->line_too_long && (line <= 0 || reader->line_too_long < line)) {
-        result = rbm_fail(error, -EINVAL, "%s:%d: line is too long", origin,
-                          reader->line_too_long);
-    } else if (line > 0 && line == reader->error_line) {
-        result = rbm_fail(error, -EINVAL, "%s:%d: %s", origin, line, reader->reason);
-    } else if (line > 0) {
+    else if (first == INT_MAX)
+        result = 0;
+    else if (first == reader->error_line)
+        result = rbm_fail(error, -EINVAL, "%s:%d: %s", origin, first, reader->reason);
+    else if (first == reader->line_too_long)
+        result = rbm_fail(error, -EINVAL, "%s:%d: line is too long", origin, first);
+    else
         result = rbm_fail(error, -EINVAL,
                           "%s:%d: syntax error (expected [section], key = value, or a comment)",
-                          origin, line);
-    }
+                          origin, first);
     if (result == 0)
         *settings = parsed;
     free(reader);

@@ -74,13 +74,91 @@ static void test_errors_name_the_line(void **state)
     expect_error("[train]\nepochs = -3\n", "out of range");
     expect_error("[train]\nseed = -1\n", "is not a seed");
     expect_error("[train]\nbogus = 1\n", "test.ini:2: unknown key 'bogus' in section [train]");
-    expect_error("[nope]\nhidden = 1\n", "test.ini:2: unknown section [nope]");
+    expect_error("[nope]\nhidden = 1\n", "test.ini:1: unknown section [nope]");
+    /* a section with no keys is checked too (inih only reports keys) */
+    expect_error("[model]\nhidden = 5\n[modle]\n", "test.ini:3: unknown section [modle]");
+    expect_error("[data]\n[x;y]\n", "test.ini:2: unknown section [x;y]");
     expect_error("hidden = 1\n", "test.ini:1: key 'hidden' is outside any section");
     expect_error("[model]\nhidden = 5\nhidden = 6\n", "test.ini:3: model.hidden is given twice");
     expect_error("[model\nhidden = 5\n", "test.ini:1: syntax error");
     expect_error("[model]\nhidden 5\n", "test.ini:2: syntax error");
     expect_error("[data]\nformat = xml\n", "'xml' is not one of auto, csv, idx, npy");
     expect_error("[data]\nscale = 0\n", "out of range");
+}
+
+/* Builds "[data]\n" PREFIX + `length` path bytes + SUFFIX "\n[model]\nhidden = 9\n". */
+static char *long_line_config(const char *prefix, size_t length, const char *suffix)
+{
+    size_t size = strlen(prefix) + length + strlen(suffix) + 64;
+    char *text = malloc(size);
+    assert_non_null(text);
+    int at = snprintf(text, size, "[data]\n%s", prefix);
+    for (size_t i = 0; i < length; i++)
+        text[at + (int)i] = (char)('a' + i % 26);
+    snprintf(text + at + length, size - at - length, "%s\n[model]\nhidden = 9\n", suffix);
+    return text;
+}
+
+/* inih's line buffer is 200 bytes, but paths up to RBM_PATH_MAX - 1 bytes are accepted in a
+ * file as on the command line, read as inih reads a short line, and written back the same. */
+static void test_long_lines(void **state)
+{
+    (void)state;
+    RbmSettings s, back;
+    RbmError e;
+    size_t lengths[] = {190, 191, 192, 193, 198, 199, 200, 201, 1000, RBM_PATH_MAX - 1};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        char *text = long_line_config("train =  ", lengths[i], "  ; a comment");
+        assert_int_equal(load(&s, text, &e), 0);
+        assert_int_equal(strlen(s.train_path), lengths[i]);
+        assert_true(s.train_path[0] == 'a' && s.hidden == 9);
+        char formatted[16384];
+        size_t length = rbm_settings_format(&s, RBM_KEYS_ALL, formatted, sizeof formatted);
+        assert_true(length < sizeof formatted);
+        rbm_default_settings(&back);
+        assert_int_equal(rbm_settings_load_string(&back, formatted, "formatted", &e), 0);
+        assert_string_equal(back.train_path, s.train_path);
+        free(text);
+    }
+    /* ';' right after '=' or without a space before it is part of the value, as inih has it */
+    char *text = long_line_config("train=;", 300, ";x");
+    assert_int_equal(load(&s, text, &e), 0);
+    assert_int_equal(strlen(s.train_path), 303);
+    assert_true(s.train_path[0] == ';' && s.train_path[302] == 'x');
+    free(text);
+    /* a long comment is a comment; a long line with no '=' is a syntax error */
+    text = long_line_config("# ", 500, "");
+    assert_int_equal(load(&s, text, &e), 0);
+    assert_int_equal(s.hidden, 9);
+    free(text);
+    text = long_line_config("  ;", 500, "");
+    assert_int_equal(load(&s, text, &e), 0);
+    free(text);
+    text = long_line_config("train ", 500, "");
+    assert_int_equal(load(&s, text, &e), -22);
+    assert_non_null(strstr(e.message, "test.ini:2: syntax error"));
+    free(text);
+    /* too long for a path, an unknown key, a long section name */
+    text = long_line_config("train = ", RBM_PATH_MAX, "");
+    assert_int_equal(load(&s, text, &e), -22);
+    assert_non_null(strstr(e.message, "test.ini:2: data.train: path is longer than 4095 bytes"));
+    free(text);
+    text = long_line_config("train = ", 2 * RBM_PATH_MAX, "");
+    assert_int_equal(load(&s, text, &e), -22);
+    assert_non_null(strstr(e.message, "test.ini:2: data.train: the value is longer than"));
+    free(text);
+    text = long_line_config("trian = ", 300, "");
+    assert_int_equal(load(&s, text, &e), -22);
+    assert_non_null(strstr(e.message, "test.ini:2: unknown key 'trian' in section [data]"));
+    free(text);
+    text = long_line_config("[", 300, "]");
+    assert_int_equal(load(&s, text, &e), -22);
+    assert_non_null(strstr(e.message, "test.ini:2: unknown section"));
+    free(text);
+    text = long_line_config("", 300, " = 1");
+    assert_int_equal(load(&s, text, &e), -22);
+    assert_non_null(strstr(e.message, "test.ini:2: line is too long"));
+    free(text);
 }
 
 static void test_overrides(void **state)
@@ -170,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_defaults_are_the_write_ups),
         cmocka_unit_test(test_parses_every_kind),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_format_round_trip),
