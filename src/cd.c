@@ -29,7 +29,48 @@ static void sample_rows(float *out, const float *probability, int64_t rows, int6
     }
 }
 
+/* v0p rows for epoch positions [first_position, + rows): the stored rows in order, or through
+ * the epoch's shuffled order. */
+static void load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
+                      int64_t first_position, int64_t rows)
+{
+    const int64_t V = data->columns;
+    for (int64_t i = 0; i < rows; i++) {
+        /* without a shuffle, one call converts every row of the chunk */
+        int64_t row = order ? order[first_position + i] : first_position;
+        int64_t count = order ? 1 : rows;
+        if (data->bytes)
+            rbm_bytes_to_probability(v0p + i * V, data->bytes + row * V, (float)data->scale,
+                                     (size_t)(count * V));
+        else
+            memcpy(v0p + i * V, data->values + row * V, (size_t)(count * V) * sizeof(float));
+        if (!order)
+            break;
+    }
+}
+
+/* sums[j] = sum over rows of values[i][j], rows added in order */
+static void column_sums(float *sums, const float *values, int64_t rows, int64_t width)
+{
+    memcpy(sums, values, (size_t)width * sizeof(float));
+    for (int64_t i = 1; i < rows; i++)
+        for (int64_t j = 0; j < width; j++)
+            sums[j] += values[i * width + j];
+}
+
 static double gemm_flops(int64_t m, int64_t n, int64_t k) { return 2.0 * (double)m * (double)n * (double)k; }
+
+/* vnp = sigmoid(hidden W + vb) */
+static void reconstruct(float *vnp, const float *hidden, const Parameters *params, int64_t rows,
+                        int64_t V, int64_t H, PhaseTimer *timer)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H, 1.0f,
+                hidden, (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
+    phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(rows, V, H));
+    for (int64_t i = 0; i < rows; i++)
+        rbm_sigmoid_bias(vnp + i * V, vnp + i * V, params->visible_bias, (size_t)V);
+    phase_end(timer, RBM_PHASE_SIGMOID, 0);
+}
 
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
                          const RbmDataset *data, const Shape *shape, int64_t chunk)
@@ -59,12 +100,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     }
 
     /* v0p: the stored rows as probabilities (8-bit data is converted here, a chunk at a time) */
-    const int64_t data_row = batch->first_row + first;
-    if (data->bytes)
-        rbm_bytes_to_probability(v0p, data->bytes + data_row * V, (float)data->scale,
-                                 (size_t)(rows * V));
-    else
-        memcpy(v0p, data->values + data_row * V, (size_t)(rows * V) * sizeof(float));
+    load_rows(v0p, data, batch->order, batch->first_row + first, rows);
     phase_end(timer, RBM_PHASE_CONVERT, 0);
 
     /* v0 ~ Bernoulli(v0p) */
@@ -78,33 +114,49 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     for (int64_t i = 0; i < rows; i++)
         rbm_sigmoid_bias(hidden + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
     phase_end(timer, RBM_PHASE_SIGMOID, 0);
+    if (shape->sparsity)
+        column_sums(batch->chunk_hidden_probability + chunk * H, hidden, rows, H);
     sample_rows(h0, hidden, rows, H, scratch, position + (uint64_t)V, draws, 1.0f);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
-    /* vnp = sigmoid(h0 W + vb) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H, 1.0f, h0,
-                (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
-    phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(rows, V, H));
-    for (int64_t i = 0; i < rows; i++)
-        rbm_sigmoid_bias(vnp + i * V, vnp + i * V, params->visible_bias, (size_t)V);
-    phase_end(timer, RBM_PHASE_SIGMOID, 0);
+    /* vnp = sigmoid(h0 W + vb): the data's one-step reconstruction */
+    reconstruct(vnp, h0, params, rows, V, H, timer);
 
     /* the chunk's share of dvb = mean(v0p - vnp) and of the reconstruction error */
     batch->chunk_squared_error[chunk] =
         rbm_difference_sums(batch->chunk_visible_delta + chunk * V, v0p, vnp, rows, V);
     phase_end(timer, RBM_PHASE_UPDATE, 0);
 
-    /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
-    sample_rows(negative_vn, vnp, rows, V, scratch, position + (uint64_t)(V + H), draws, -1.0f);
-    phase_end(timer, RBM_PHASE_SAMPLING, 0);
+    /* The negative phase: k Gibbs steps from h0 (CD) or from the chains (PCD). */
+    const bool from_chains = shape->persistent && !batch->chains_start;
+    const float *chain_hidden = from_chains ? batch->chains + first * H : h0;
+    uint64_t at = position + (uint64_t)(V + H);
+    for (int64_t step = 1; step <= shape->cd_steps; step++) {
+        if (step > 1 || from_chains)
+            reconstruct(vnp, chain_hidden, params, rows, V, H, timer);
+        /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
+        sample_rows(negative_vn, vnp, rows, V, scratch, at, draws, -1.0f);
+        at += (uint64_t)V;
+        phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
-    /* hnp = sigmoid(vn W^T + hb): alpha = -1 undoes the stored sign exactly */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, -1.0f,
-                negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
-    phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(rows, H, V));
-    for (int64_t i = 0; i < rows; i++)
-        rbm_sigmoid_bias(hnp + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
-    phase_end(timer, RBM_PHASE_SIGMOID, 0);
+        /* hnp = sigmoid(vn W^T + hb): alpha = -1 undoes the stored sign exactly */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, -1.0f,
+                    negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+        phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(rows, H, V));
+        for (int64_t i = 0; i < rows; i++)
+            rbm_sigmoid_bias(hnp + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
+        phase_end(timer, RBM_PHASE_SIGMOID, 0);
+        if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
+            sample_rows(scratch->hidden_sample, hnp, rows, H, scratch, at, draws, 1.0f);
+            at += (uint64_t)H;
+            chain_hidden = scratch->hidden_sample;
+            phase_end(timer, RBM_PHASE_SAMPLING, 0);
+        }
+    }
+    if (shape->persistent)
+        memcpy(batch->chains + first * H, chain_hidden, (size_t)(rows * H) * sizeof(float));
+    if (shape->cd_steps > 1 || from_chains) /* dvb uses the negative phase's vnp */
+        rbm_difference_sums(batch->chunk_visible_delta + chunk * V, v0p, vnp, rows, V);
 
     /* the chunk's share of dhb = mean(h0 - hnp) */
     rbm_difference_sums(batch->chunk_hidden_delta + chunk * H, h0, hnp, rows, H);
@@ -121,18 +173,29 @@ static void momentum_step(float *param, float *velocity, const float *delta_sum,
     }
 }
 
-/* Applies momentum steps to bias[first, end) from the per-chunk sums, added in chunk order. */
-static void update_bias(float *bias, float *velocity, const float *chunk_sums, int64_t stride,
-                        int64_t chunks, int64_t first, int64_t end, float scale,
-                        const UpdateRule *rule)
+/* Applies momentum steps to bias[first, end) from the per-chunk sums, added in chunk order.
+ * With `activity` (the chunks' sums of h0p), each unit's sum also gets the sparsity term
+ * cost * (target * rows - sum of h0p), which the scale then turns into a mean (Lee, Ekanadham
+ * and Ng 2008 regularise only the hidden biases, as here). */
+static void update_bias(float *bias, float *velocity, const float *chunk_sums,
+                        const float *activity, int64_t stride, int64_t chunks, int64_t first,
+                        int64_t end, float scale, const UpdateRule *rule, int64_t rows)
 {
-    float sum[256];
+    float sum[256], active[256];
     for (int64_t start = first; start < end; start += 256) {
         int64_t n = end - start < 256 ? end - start : 256;
         memcpy(sum, chunk_sums + start, (size_t)n * sizeof(float));
         for (int64_t c = 1; c < chunks; c++)
             for (int64_t j = 0; j < n; j++)
                 sum[j] += chunk_sums[c * stride + start + j];
+        if (activity) {
+            memcpy(active, activity + start, (size_t)n * sizeof(float));
+            for (int64_t c = 1; c < chunks; c++)
+                for (int64_t j = 0; j < n; j++)
+                    active[j] += activity[c * stride + start + j];
+            for (int64_t j = 0; j < n; j++)
+                sum[j] += rule->sparsity_cost * (rule->sparsity_target * (float)rows - active[j]);
+        }
         momentum_step(bias + start, velocity + start, sum, scale, rule, n);
     }
 }
@@ -159,9 +222,10 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
     for (int64_t i = 0; i < H; i++)
         rbm_weight_step(weights + i * V, velocity_w + i * V, rule->learning_rate,
                         rule->weight_decay, (size_t)columns);
-    update_bias(params->visible_bias, velocity->visible_bias, batch->chunk_visible_delta, V,
-                chunks, column, column + columns, inverse_rows, rule);
-    update_bias(params->hidden_bias, velocity->hidden_bias, batch->chunk_hidden_delta, H, chunks,
-                H * strip / shape->strips, H * (strip + 1) / shape->strips, inverse_rows, rule);
+    update_bias(params->visible_bias, velocity->visible_bias, batch->chunk_visible_delta, NULL, V,
+                chunks, column, column + columns, inverse_rows, rule, B);
+    update_bias(params->hidden_bias, velocity->hidden_bias, batch->chunk_hidden_delta,
+                shape->sparsity ? batch->chunk_hidden_probability : NULL, H, chunks,
+                H * strip / shape->strips, H * (strip + 1) / shape->strips, inverse_rows, rule, B);
     phase_end(timer, RBM_PHASE_UPDATE, 0);
 }

@@ -39,30 +39,44 @@ typedef struct Shape {
     int64_t batch_size;  /* rows of a full mini-batch */
     int64_t chunk_rows;  /* rows per sampling unit */
     int64_t strips;      /* update units: column strips of W */
+    int64_t cd_steps;    /* Gibbs steps of the negative phase (CD-k) */
+    bool persistent;     /* the negative phase continues chains kept across batches (PCD) */
+    bool sparsity;       /* the hidden-bias step has a sparsity term (sums of h0p needed) */
     bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
 } Shape;
 
-/* Random draws each sample consumes: one uniform per Bernoulli unit (v0, h0, vn). */
+/* Random draws each sample consumes, one uniform per Bernoulli unit, in this order: v0 (V),
+ * h0 (H), then for each Gibbs step s = 1..k: vn (V) and, unless it is the last step of plain
+ * CD, the chain's hidden sample (H). CD-1 uses 2V + H. */
 static inline uint64_t rbm_draws_per_sample(const Shape *shape)
 {
-    return 2 * (uint64_t)shape->visible + (uint64_t)shape->hidden;
+    const uint64_t V = (uint64_t)shape->visible, H = (uint64_t)shape->hidden;
+    const uint64_t k = (uint64_t)shape->cd_steps;
+    return V + H + k * V + (k - 1 + (shape->persistent ? 1 : 0)) * H;
 }
 
 typedef struct BatchBuffers {
     int64_t rows;                /* rows in this mini-batch (the last one may be short) */
     int64_t first_row;           /* data row of batch row 0 */
     uint64_t first_draw;         /* draw index of batch row 0's first random number */
+    const int64_t *order;        /* [samples]: data row at each position of the epoch (shuffle),
+                                    or NULL for the stored order */
+    float *chains;               /* [batch_size][hidden]: PCD chains' hidden states, or NULL */
+    bool chains_start;           /* the run's first batch: the chains start from h0 */
     float *visible_stats;        /* [2 * batch_size][visible]: v0 rows, then -vn rows */
     float *hidden_stats;         /* [2 * batch_size][hidden]: h0 rows, then hnp rows */
     float *chunk_visible_delta;  /* [chunks][visible]: sum over the chunk of v0p - vnp */
     float *chunk_hidden_delta;   /* [chunks][hidden]: sum over the chunk of h0 - hnp */
-    double *chunk_squared_error; /* [chunks]: sum over the chunk of (v0p - vnp)^2 */
+    double *chunk_squared_error; /* [chunks]: sum over the chunk of (v0p - vnp)^2, with vnp the
+                                    one-step reconstruction of the data */
+    float *chunk_hidden_probability; /* [chunks][hidden]: sum of h0p (sparsity only) */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
     float *visible_probability; /* [chunk_rows][visible]: v0p */
     float *visible_work;        /* [chunk_rows][visible]: preactivations, then vnp */
     float *hidden_work;         /* [chunk_rows][hidden]: preactivations, then h0p */
+    float *hidden_sample;       /* [chunk_rows][hidden]: the chain's hidden samples (CD-k, PCD) */
     float *uniform;             /* [max(visible, hidden)]: one row's draws */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
@@ -70,7 +84,8 @@ typedef struct ChunkScratch {
 } ChunkScratch;
 
 typedef struct UpdateRule {
-    float learning_rate, momentum, weight_decay;
+    float learning_rate, momentum, weight_decay; /* this epoch's, after schedules */
+    float sparsity_target, sparsity_cost;
 } UpdateRule;
 
 static inline int64_t rbm_chunk_count(const Shape *shape, int64_t rows)

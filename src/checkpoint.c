@@ -2,7 +2,9 @@
  *   weights, hidden_bias, visible_bias                       the parameters
  *   velocity_weights, velocity_hidden_bias, velocity_visible_bias
  *   config.npy   the settings the result depends on (INI text)
- *   state.npy    JSON: format, version, cursor, partial sums (as exact hex floats), hashes
+ *   chains       the PCD chains' hidden states [batch_size][hidden] (persistent CD only)
+ *   state.npy    JSON: format, version, cursor (layer, epoch, batch), partial sums (as exact
+ *                hex floats), hashes
  * It is written like every output: temporary file, fsync, rename, fsync of the directory. */
 #include "memory.h"
 #include "checkpoint.h"
@@ -49,9 +51,10 @@ static const char *const parameter_names[3] = {"weights.npy", "hidden_bias.npy",
 
 int rbm_checkpoint_save(const char *path, const RbmSettings *settings, uint64_t data_fingerprint,
                         const Shape *shape, const Parameters *params, const Parameters *velocity,
-                        const Progress *progress, RbmError *error)
+                        const float *chains, const Progress *progress, RbmError *error)
 {
-    NpzEntry entries[8] = {{0}};
+    NpzEntry entries[9] = {{0}};
+    int count = 8;
     uint64_t shapes[3][2] = {{(uint64_t)shape->hidden, (uint64_t)shape->visible},
                              {(uint64_t)shape->hidden, 0},
                              {(uint64_t)shape->visible, 0}};
@@ -68,22 +71,28 @@ int rbm_checkpoint_save(const char *path, const RbmSettings *settings, uint64_t 
     char state[1024];
     snprintf(state, sizeof state,
              "{\"format\": \"rbm-checkpoint\", \"format_version\": %d, \"rbm_version\": \"%s\", "
-             "\"epoch\": %" PRId64 ", \"batch\": %" PRId64 ", \"squared_error\": \"%a\", "
+             "\"layer\": %" PRId64 ", \"epoch\": %" PRId64 ", \"batch\": %" PRId64 ", "
+             "\"squared_error\": \"%a\", "
              "\"last_epoch_error\": \"%a\", \"data_fingerprint\": \"%016" PRIx64 "\", "
              "\"visible\": %" PRId64 ", \"hidden\": %" PRId64 "}",
-             CHECKPOINT_FORMAT_VERSION, rbm_version(), progress->epoch, progress->batch,
+             CHECKPOINT_FORMAT_VERSION, rbm_version(), progress->layer, progress->epoch,
+             progress->batch,
              progress->squared_error, progress->last_epoch_error, data_fingerprint,
              shape->visible, shape->hidden);
     if (result == 0 && config)
         result = rbm_npz_string_entry(&entries[6], "config.npy", config);
     if (result == 0)
         result = rbm_npz_string_entry(&entries[7], "state.npy", state);
+    if (result == 0 && shape->persistent) {
+        uint64_t chain_shape[2] = {(uint64_t)shape->batch_size, (uint64_t)shape->hidden};
+        result = rbm_npz_float_entry(&entries[count++], "chains.npy", chains, 2, chain_shape);
+    }
     if (result != 0 || !config)
         result = rbm_fail(error, -ENOMEM, "%s: out of memory", path);
     else
-        result = rbm_npz_save(path, entries, 8, error);
+        result = rbm_npz_save(path, entries, count, error);
     free(config);
-    rbm_npz_free_entries(entries, 8);
+    rbm_npz_free_entries(entries, count);
     return result;
 }
 
@@ -122,7 +131,7 @@ static int json_hex_double(const char *json, const char *key, double *out)
 static int parse_state(const char *path, const char *state, const Shape *shape,
                        uint64_t data_fingerprint, Progress *progress, RbmError *error)
 {
-    int64_t version, visible, hidden;
+    int64_t version, visible, hidden, layer;
     const char *format = json_field(state, "format");
     const char *fingerprint = json_field(state, "data_fingerprint");
     if (!format || strncmp(format, "\"rbm-checkpoint\"", 16) != 0)
@@ -133,7 +142,7 @@ static int parse_state(const char *path, const char *state, const Shape *shape,
         return rbm_fail(error, -EINVAL, "%s: checkpoint format version %s is not %d", path,
                         json_field(state, "format_version") ? "other" : "missing",
                         CHECKPOINT_FORMAT_VERSION);
-    if (json_integer(state, "epoch", &progress->epoch) < 0 ||
+    if (json_integer(state, "layer", &layer) < 0 || json_integer(state, "epoch", &progress->epoch) < 0 ||
         json_integer(state, "batch", &progress->batch) < 0 ||
         json_integer(state, "visible", &visible) < 0 ||
         json_integer(state, "hidden", &hidden) < 0 ||
@@ -141,6 +150,9 @@ static int parse_state(const char *path, const char *state, const Shape *shape,
         json_hex_double(state, "last_epoch_error", &progress->last_epoch_error) < 0 ||
         !fingerprint)
         return rbm_fail(error, -EINVAL, "%s: state.npy is incomplete or malformed", path);
+    if (layer != progress->layer)
+        return rbm_fail(error, -EINVAL, "%s: the checkpoint is for RBM %lld of the stack, not %lld",
+                        path, (long long)layer, (long long)progress->layer);
     if (visible != shape->visible || hidden != shape->hidden)
         return rbm_fail(error, -EINVAL,
                         "%s: the checkpoint is for %lld visible x %lld hidden, this run is %lld x "
@@ -161,7 +173,7 @@ static int parse_state(const char *path, const char *state, const Shape *shape,
 
 int rbm_checkpoint_load(const char *path, const RbmSettings *settings, uint64_t data_fingerprint,
                         const Shape *shape, Parameters *params, Parameters *velocity,
-                        Progress *progress, RbmError *error)
+                        float *chains, Progress *progress, RbmError *error)
 {
     NpzReader reader;
     int result = rbm_npz_open(&reader, path, error);
@@ -199,8 +211,27 @@ int rbm_checkpoint_load(const char *path, const RbmSettings *settings, uint64_t 
             result = rbm_npz_read_floats(&reader, names[s][a], arrays[a], a == 0 ? 2 : 1,
                                          shapes[a], error);
     }
+    if (result == 0 && shape->persistent) {
+        uint64_t chain_shape[2] = {(uint64_t)shape->batch_size, (uint64_t)shape->hidden};
+        result = rbm_npz_read_floats(&reader, "chains.npy", chains, 2, chain_shape, error);
+    }
     free(state);
     free(config);
+    rbm_npz_close(&reader);
+    return result;
+}
+
+int rbm_checkpoint_layer(const char *path, int64_t *layer, RbmError *error)
+{
+    NpzReader reader;
+    int result = rbm_npz_open(&reader, path, error);
+    if (result < 0)
+        return result;
+    char *state = NULL;
+    result = rbm_npz_read_string(&reader, "state.npy", &state, error);
+    if (result == 0 && json_integer(state, "layer", layer) < 0)
+        result = rbm_fail(error, -EINVAL, "%s: state.npy has no layer", path);
+    free(state);
     rbm_npz_close(&reader);
     return result;
 }

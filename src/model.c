@@ -4,6 +4,8 @@
  *   visible_bias.npy  float32 [visible]
  *   config.npy        0-d unicode string: the settings the result depends on, as INI text
  *   metadata.npy      0-d unicode string: JSON (format version, seed, epochs, metrics...)
+ * and for each further RBM k = 2, 3... of a stack, k's hidden units above k-1's:
+ *   layerK_weights.npy, layerK_hidden_bias.npy, layerK_visible_bias.npy
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,37 +42,114 @@ int rbm_model_new(RbmModel **out, int64_t visible, int64_t hidden)
 
 void rbm_model_free(RbmModel *model)
 {
-    if (!model)
-        return;
-    free(model->weights);
-    free(model->config_text);
-    free(model->metadata_json);
-    free(model);
+    while (model) {
+        RbmModel *next = model->next;
+        free(model->weights);
+        free(model->config_text);
+        free(model->metadata_json);
+        free(model);
+        model = next;
+    }
+}
+
+int64_t rbm_model_layers(const RbmModel *model)
+{
+    int64_t count = 0;
+    for (; model; model = model->next)
+        count++;
+    return count;
+}
+
+/* "weights.npy" for the first RBM, "layer3_weights.npy" for the third */
+static void array_name(char *out, size_t size, int64_t layer, const char *name)
+{
+    if (layer == 1)
+        snprintf(out, size, "%s.npy", name);
+    else
+        snprintf(out, size, "layer%lld_%s.npy", (long long)layer, name);
 }
 
 int rbm_model_save(const RbmModel *model, const char *path, RbmError *error)
 {
-    NpzEntry entries[5] = {{0}};
-    uint64_t matrix[2] = {(uint64_t)model->hidden, (uint64_t)model->visible};
-    uint64_t hidden[1] = {(uint64_t)model->hidden}, visible[1] = {(uint64_t)model->visible};
-    int result = rbm_npz_float_entry(&entries[0], "weights.npy", model->weights, 2, matrix);
+    NpzEntry entries[2 + 3 * RBM_MAX_LAYERS] = {{0}};
+    char names[3 * RBM_MAX_LAYERS][64]; /* the entries point at their names */
+    int count = 0, result = 0;
+    if (rbm_model_layers(model) > RBM_MAX_LAYERS)
+        return rbm_fail(error, -EINVAL, "%s: a stack of more than %d RBMs", path, RBM_MAX_LAYERS);
+    int64_t layer = 1;
+    for (const RbmModel *rbm = model; rbm && result == 0; rbm = rbm->next, layer++) {
+        uint64_t matrix[2] = {(uint64_t)rbm->hidden, (uint64_t)rbm->visible};
+        uint64_t hidden[1] = {(uint64_t)rbm->hidden}, visible[1] = {(uint64_t)rbm->visible};
+        array_name(names[count], sizeof names[count], layer, "weights");
+        result = rbm_npz_float_entry(&entries[count], names[count], rbm->weights, 2, matrix);
+        count++;
+        array_name(names[count], sizeof names[count], layer, "hidden_bias");
+        if (result == 0)
+            result = rbm_npz_float_entry(&entries[count], names[count], rbm->hidden_bias, 1, hidden);
+        count++;
+        array_name(names[count], sizeof names[count], layer, "visible_bias");
+        if (result == 0)
+            result = rbm_npz_float_entry(&entries[count], names[count], rbm->visible_bias, 1,
+                                         visible);
+        count++;
+    }
     if (result == 0)
-        result = rbm_npz_float_entry(&entries[1], "hidden_bias.npy", model->hidden_bias, 1, hidden);
-    if (result == 0)
-        result = rbm_npz_float_entry(&entries[2], "visible_bias.npy", model->visible_bias, 1,
-                                     visible);
-    if (result == 0)
-        result = rbm_npz_string_entry(&entries[3], "config.npy",
+        result = rbm_npz_string_entry(&entries[count++], "config.npy",
                                       model->config_text ? model->config_text : "");
     if (result == 0)
-        result = rbm_npz_string_entry(&entries[4], "metadata.npy",
+        result = rbm_npz_string_entry(&entries[count++], "metadata.npy",
                                       model->metadata_json ? model->metadata_json : "{}");
     if (result != 0)
         result = rbm_fail(error, -ENOMEM, "%s: out of memory", path);
     else
-        result = rbm_npz_save(path, entries, 5, error);
-    rbm_npz_free_entries(entries, 5);
+        result = rbm_npz_save(path, entries, count, error);
+    rbm_npz_free_entries(entries, count);
     return result;
+}
+
+/* RBM `layer` of the file; its visible units must be `visible` (0: any). */
+static int load_layer(RbmModel **out, NpzReader *reader, const char *path, int64_t layer,
+                      int64_t visible, RbmError *error)
+{
+    *out = NULL;
+    char weights[64], hidden_bias[64], visible_bias[64];
+    array_name(weights, sizeof weights, layer, "weights");
+    array_name(hidden_bias, sizeof hidden_bias, layer, "hidden_bias");
+    array_name(visible_bias, sizeof visible_bias, layer, "visible_bias");
+    NpyHeader header;
+    int result = rbm_npz_read_header(reader, weights, &header, error);
+    if (result == 0 && (header.type != NPY_F32 || header.dimensions != 2 ||
+                        header.shape[0] == 0 || header.shape[1] == 0))
+        result = rbm_fail(error, -EINVAL,
+                          "%s: %s: expected a 2-D float32 array (hidden, visible)", path, weights);
+    if (result == 0 && visible && header.shape[1] != (uint64_t)visible)
+        result = rbm_fail(error, -EINVAL,
+                          "%s: %s has %llu visible units, but the RBM below has %lld hidden",
+                          path, weights, (unsigned long long)header.shape[1], (long long)visible);
+    RbmModel *model = NULL;
+    if (result == 0) {
+        result = rbm_model_new(&model, (int64_t)header.shape[1], (int64_t)header.shape[0]);
+        if (result == -ENOMEM)
+            rbm_fail(error, result, "%s: out of memory for the model", path);
+        else if (result != 0)
+            result = rbm_fail(error, -EINVAL, "%s: %s: shape (%llu, %llu) is too large", path,
+                              weights, (unsigned long long)header.shape[0],
+                              (unsigned long long)header.shape[1]);
+    }
+    if (result == 0)
+        result = rbm_npz_read_floats(reader, weights, model->weights, 2, header.shape, error);
+    if (result == 0)
+        result = rbm_npz_read_floats(reader, hidden_bias, model->hidden_bias, 1,
+                                     &header.shape[0], error);
+    if (result == 0)
+        result = rbm_npz_read_floats(reader, visible_bias, model->visible_bias, 1,
+                                     &header.shape[1], error);
+    if (result != 0) {
+        rbm_model_free(model);
+        return result;
+    }
+    *out = model;
+    return 0;
 }
 
 int rbm_model_load(RbmModel **out, const char *path, RbmError *error)
@@ -80,31 +159,20 @@ int rbm_model_load(RbmModel **out, const char *path, RbmError *error)
     int result = rbm_npz_open(&reader, path, error);
     if (result < 0)
         return result;
-    NpyHeader header;
-    result = rbm_npz_read_header(&reader, "weights.npy", &header, error);
-    if (result == 0 && (header.type != NPY_F32 || header.dimensions != 2 ||
-                        header.shape[0] == 0 || header.shape[1] == 0))
-        result = rbm_fail(error, -EINVAL,
-                          "%s: weights.npy: expected a 2-D float32 array (hidden, visible)", path);
     RbmModel *model = NULL;
-    if (result == 0) {
-        result = rbm_model_new(&model, (int64_t)header.shape[1], (int64_t)header.shape[0]);
-        if (result == -ENOMEM)
-            rbm_fail(error, result, "%s: out of memory for the model", path);
-        else if (result != 0)
-            result = rbm_fail(error, -EINVAL, "%s: weights.npy: shape (%llu, %llu) is too large",
-                              path, (unsigned long long)header.shape[0],
-                              (unsigned long long)header.shape[1]);
+    result = load_layer(&model, &reader, path, 1, 0, error);
+    RbmModel *top = model;
+    for (int64_t layer = 2; result == 0; layer++) {
+        char name[64];
+        array_name(name, sizeof name, layer, "weights");
+        if (!rbm_npz_has(&reader, name))
+            break;
+        if (layer > RBM_MAX_LAYERS)
+            result = rbm_fail(error, -EINVAL, "%s: a stack of more than %d RBMs", path,
+                              RBM_MAX_LAYERS);
+        else if ((result = load_layer(&top->next, &reader, path, layer, top->hidden, error)) == 0)
+            top = top->next;
     }
-    if (result == 0)
-        result = rbm_npz_read_floats(&reader, "weights.npy", model->weights, 2, header.shape,
-                                     error);
-    if (result == 0)
-        result = rbm_npz_read_floats(&reader, "hidden_bias.npy", model->hidden_bias, 1,
-                                     &header.shape[0], error);
-    if (result == 0)
-        result = rbm_npz_read_floats(&reader, "visible_bias.npy", model->visible_bias, 1,
-                                     &header.shape[1], error);
     if (result == 0)
         result = rbm_npz_read_string(&reader, "config.npy", &model->config_text, error);
     if (result == 0)

@@ -280,6 +280,11 @@ int rbm_npz_read_header(NpzReader *reader, const char *name, NpyHeader *header, 
     return result;
 }
 
+bool rbm_npz_has(NpzReader *reader, const char *name)
+{
+    return zip_name_locate(reader->archive, name, 0) >= 0;
+}
+
 int rbm_npz_open(NpzReader *reader, const char *path, RbmError *error)
 {
     reader->archive = NULL;

@@ -3,6 +3,7 @@
 #ifndef RBM_NPZ_H
 #define RBM_NPZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zip.h>
@@ -31,6 +32,8 @@ typedef struct NpzReader {
 
 int rbm_npz_open(NpzReader *reader, const char *path, RbmError *error);
 void rbm_npz_close(NpzReader *reader);
+/* Whether the archive has an entry `name`. */
+bool rbm_npz_has(NpzReader *reader, const char *name);
 /* The header of entry `name`. */
 int rbm_npz_read_header(NpzReader *reader, const char *name, NpyHeader *header, RbmError *error);
 /* A float32 array of exactly this shape, every value finite. */

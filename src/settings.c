@@ -19,7 +19,10 @@
 #include "settings_internal.h"
 #include "settings_table.h"
 
-typedef enum { KIND_INT, KIND_REAL, KIND_POSREAL, KIND_SEED, KIND_PATH, KIND_FORMAT, KIND_SCALE } Kind;
+typedef enum {
+    KIND_INT, KIND_REAL, KIND_POSREAL, KIND_SEED, KIND_PATH, KIND_FORMAT, KIND_SCALE,
+    KIND_BOOL, KIND_BIAS_INIT, KIND_LIST
+} Kind;
 
 typedef struct KeySpec {
     RbmSettingInfo info;
@@ -28,8 +31,8 @@ typedef struct KeySpec {
     double minimum, maximum;
 } KeySpec;
 
-static const char *const kind_names[] = {"integer", "number", "number", "seed",
-                                         "path",    "format", "scale"};
+static const char *const kind_names[] = {"integer", "number",  "number", "seed", "path",
+                                         "format",  "scale",   "boolean", "choice", "list"};
 
 #define KEY_SPEC(section, name, kind, field, default_value, minimum, maximum, affects, doc)      \
     {{section, name, NULL, default_value, doc, affects}, KIND_##kind,                            \
@@ -52,6 +55,48 @@ const RbmSettingInfo *rbm_settings_info(int index)
 }
 
 static const char *const format_names[] = {"auto", "csv", "idx", "npy"};
+static const char *const bias_init_names[] = {"zero", "data"};
+
+/* "784,500,2000": whole numbers within the key's range, separated by commas (spaces allowed
+ * after a comma); "" is the empty list. */
+static int parse_list(const KeySpec *spec, const char *text, RbmIntList *list, char *reason,
+                      size_t reason_size)
+{
+    RbmIntList parsed = {0};
+    const char *cursor = text;
+    while (*cursor) {
+        if (parsed.count == RBM_MAX_LAYERS + 1) {
+            snprintf(reason, reason_size, "'%s' has more than %d numbers", text, RBM_MAX_LAYERS + 1);
+            return -EINVAL;
+        }
+        char *end = NULL;
+        errno = 0;
+        long long value = *cursor >= '0' && *cursor <= '9' ? strtoll(cursor, &end, 10) : -1;
+        if (value < 0 || errno == ERANGE || (*end != '\0' && *end != ',')) {
+            snprintf(reason, reason_size, "'%s' is not a list of whole numbers like 784,500,2000",
+                     text);
+            return -EINVAL;
+        }
+        if ((double)value < spec->minimum || (double)value > spec->maximum) {
+            snprintf(reason, reason_size, "%lld is out of range [%.0f, %.0f]", value,
+                     spec->minimum, spec->maximum);
+            return -EINVAL;
+        }
+        parsed.values[parsed.count++] = value;
+        cursor = end;
+        if (*cursor == ',') {
+            cursor++;
+            while (*cursor == ' ')
+                cursor++;
+            if (*cursor == '\0') {
+                snprintf(reason, reason_size, "'%s' ends with a comma", text);
+                return -EINVAL;
+            }
+        }
+    }
+    *list = parsed;
+    return 0;
+}
 
 /* Parses `text` as the value of key `spec` into settings. On failure writes the reason (without
  * location) into reason[reason_size] and returns -EINVAL. Strict: "12abc", "", "nan" and values
@@ -125,6 +170,24 @@ static int parse_value(const KeySpec *spec, const char *text, RbmSettings *setti
         }
         strcpy((char *)field, text);
         return 0;
+    case KIND_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
+            *(int *)field = text[0] == 't';
+            return 0;
+        }
+        snprintf(reason, reason_size, "'%s' is not true or false", text);
+        return -EINVAL;
+    case KIND_BIAS_INIT:
+        for (int i = 0; i < 2; i++) {
+            if (strcmp(text, bias_init_names[i]) == 0) {
+                *(RbmVisibleBiasInit *)field = (RbmVisibleBiasInit)i;
+                return 0;
+            }
+        }
+        snprintf(reason, reason_size, "'%s' is not one of zero, data", text);
+        return -EINVAL;
+    case KIND_LIST:
+        return parse_list(spec, text, (RbmIntList *)field, reason, reason_size);
     case KIND_FORMAT:
         for (int i = 0; i < 4; i++) {
             if (strcmp(text, format_names[i]) == 0) {
@@ -459,6 +522,8 @@ int rbm_settings_override(RbmSettings *settings, const char *assignment, RbmErro
     return 0;
 }
 
+static void format_value(const KeySpec *spec, const RbmSettings *settings, char *out, size_t size);
+
 int rbm_settings_check(const RbmSettings *settings, RbmError *error)
 {
     /* Re-validate every field through its own text form, so that settings filled in by a
@@ -481,12 +546,24 @@ int rbm_settings_check(const RbmSettings *settings, RbmError *error)
                 return rbm_fail(error, -EINVAL, "%s.%s: path is not terminated",
                                 spec->info.section, spec->info.name);
             continue;
-        case KIND_FORMAT: {
-            int value = (int)*(const RbmDataFormat *)field;
-            if (value < 0 || value > 3)
-                return rbm_fail(error, -EINVAL, "%s.%s: unknown format %d", spec->info.section,
+        case KIND_FORMAT:
+        case KIND_BIAS_INIT:
+        case KIND_BOOL: {
+            int value = spec->kind == KIND_FORMAT ? (int)*(const RbmDataFormat *)field
+                        : spec->kind == KIND_BIAS_INIT ? (int)*(const RbmVisibleBiasInit *)field
+                                                       : *(const int *)field;
+            if (value < 0 || value > (spec->kind == KIND_FORMAT ? 3 : 1))
+                return rbm_fail(error, -EINVAL, "%s.%s: unknown value %d", spec->info.section,
                                 spec->info.name, value);
             continue;
+        }
+        case KIND_LIST: {
+            const RbmIntList *list = field;
+            if (list->count < 0 || list->count > RBM_MAX_LAYERS + 1)
+                return rbm_fail(error, -EINVAL, "%s.%s: %lld numbers", spec->info.section,
+                                spec->info.name, (long long)list->count);
+            format_value(spec, settings, text, sizeof text);
+            break;
         }
         }
         RbmSettings scratch;
@@ -498,6 +575,19 @@ int rbm_settings_check(const RbmSettings *settings, RbmError *error)
         return rbm_fail(error, -EINVAL, "data.train is not set: name the training data file");
     if (settings->model_path[0] == '\0')
         return rbm_fail(error, -EINVAL, "output.model is empty: name the model file to write");
+    if (settings->layers.count == 1)
+        return rbm_fail(error, -EINVAL, "model.layers = %lld: a stack needs the visible units "
+                                        "and at least one hidden layer, e.g. 784,500",
+                        (long long)settings->layers.values[0]);
+    int64_t rbms = settings->layers.count ? settings->layers.count - 1 : 1;
+    if (settings->layer_epochs.count && settings->layer_epochs.count != rbms)
+        return rbm_fail(error, -EINVAL,
+                        "train.layer_epochs has %lld numbers but the model has %lld RBM%s",
+                        (long long)settings->layer_epochs.count, (long long)rbms,
+                        rbms == 1 ? "" : "s");
+    if (settings->validation_path[0] && settings->validation_fraction > 0)
+        return rbm_fail(error, -EINVAL, "data.validation and data.validation_fraction are both "
+                                        "set: choose one");
     return 0;
 }
 
@@ -528,6 +618,19 @@ static void format_value(const KeySpec *spec, const RbmSettings *settings, char 
     case KIND_POSREAL: format_real(out, size, *(const double *)field); break;
     case KIND_PATH: snprintf(out, size, "%s", (const char *)field); break;
     case KIND_FORMAT: snprintf(out, size, "%s", format_names[*(const RbmDataFormat *)field]); break;
+    case KIND_BOOL: snprintf(out, size, "%s", *(const int *)field ? "true" : "false"); break;
+    case KIND_BIAS_INIT:
+        snprintf(out, size, "%s", bias_init_names[*(const RbmVisibleBiasInit *)field]);
+        break;
+    case KIND_LIST: {
+        const RbmIntList *list = field;
+        size_t length = 0;
+        out[0] = '\0';
+        for (int64_t i = 0; i < list->count && length < size; i++)
+            length += (size_t)snprintf(out + length, size - length, "%s%lld", i ? "," : "",
+                                       (long long)list->values[i]);
+        break;
+    }
     }
 }
 

@@ -4,7 +4,9 @@
  *
  * X(section, name, kind, field, default, minimum, maximum, affects_result, doc)
  *   kind    INT (int64_t), REAL (double), POSREAL (double > minimum), SEED (uint64_t),
- *           PATH (char[RBM_PATH_MAX]), FORMAT (RbmDataFormat), SCALE (double, "auto" = 0)
+ *           PATH (char[RBM_PATH_MAX]), FORMAT (RbmDataFormat), SCALE (double, "auto" = 0),
+ *           BOOL (int, true|false), BIAS_INIT (RbmVisibleBiasInit, zero|data),
+ *           LIST (RbmIntList; each element within minimum..maximum)
  *   minimum/maximum apply to INT, REAL, POSREAL and SCALE; values are inclusive, except that
  *   POSREAL and SCALE values must be strictly greater than the minimum.
  *   affects_result is 1 for keys the trained model depends on; the others (thread count,
@@ -18,15 +20,42 @@
     X("data", "scale", SCALE, scale, "auto", 0, 1e300, 1,                                           \
       "divide every value by this (auto: 255 for 8-bit data, 1 otherwise); result in [0,1]")    \
     X("data", "limit", INT, limit, "0", 0, INT64_MAX, 1, "train on the first N rows (0 = all)")    \
+    X("data", "validation", PATH, validation_path, "", 0, 0, 0,                                  \
+      "held-out data, same columns, for the per-epoch monitors (empty = none)")                 \
+    X("data", "validation_fraction", REAL, validation_fraction, "0", 0, 0.9, 1,                  \
+      "or hold out this share of the rows (the last ones) as the validation set")              \
     X("model", "hidden", INT, hidden, "300", 1, 1 << 20, 1, "hidden units (the visible units are the data's columns)")                        \
     X("model", "init_std", POSREAL, init_std, "0.01", 0, 1e3, 1,                                   \
-      "initial weights ~ N(0, init_std^2); biases start at 0")                                  \
+      "initial weights ~ N(0, init_std^2); hidden biases start at 0")                           \
+    X("model", "visible_bias_init", BIAS_INIT, visible_bias_init, "zero", 0, 0, 1,               \
+      "zero|data (data: log(p/(1-p)) of the training means, p clipped to [0.001, 0.999])")      \
+    X("model", "layers", LIST, layers, "", 1, 1 << 20, 1,                                       \
+      "a stack (DBN), e.g. 784,500,500,2000: visible units first; empty = one RBM of `hidden`") \
     X("train", "epochs", INT, epochs, "10", 1, 1 << 30, 1, "passes over the training data")                  \
     X("train", "batch_size", INT, batch_size, "100", 1, 1 << 20, 1,                                 \
       "rows per mini-batch; the last, partial batch is trained too")                             \
     X("train", "learning_rate", POSREAL, learning_rate, "0.1", 0, 1e6, 1, "step size of the parameter update")             \
     X("train", "momentum", REAL, momentum, "0.9", 0, 0.999999, 1,                                  \
       "velocity = momentum * velocity + gradient, in [0, 1)")                                   \
+    X("train", "momentum_initial", REAL, momentum_initial, "0.5", 0, 0.999999, 1,                \
+      "momentum up to momentum_switch_epoch, when that is set")                                 \
+    X("train", "momentum_final", REAL, momentum_final, "0.9", 0, 0.999999, 1,                    \
+      "momentum after momentum_switch_epoch, when that is set")                                 \
+    X("train", "momentum_switch_epoch", INT, momentum_switch_epoch, "0", 0, 1 << 30, 1,          \
+      "0 = `momentum` throughout; N = momentum_initial for epochs 1..N, then momentum_final")    \
+    X("train", "learning_rate_decay", REAL, learning_rate_decay, "0", 0, 1e6, 1,                 \
+      "epoch e uses learning_rate / (1 + decay * (e - 1))")                                     \
+    X("train", "cd_steps", INT, cd_steps, "1", 1, 1000, 1, "Gibbs steps per negative phase (CD-k)") \
+    X("train", "persistent", BOOL, persistent, "false", 0, 0, 1,                                 \
+      "persistent CD: one chain per batch row, carried across mini-batches (sklearn's PCD)")    \
+    X("train", "shuffle", BOOL, shuffle, "false", 0, 0, 1,                                       \
+      "visit the rows in a new seeded order every epoch")                                       \
+    X("train", "sparsity_target", REAL, sparsity_target, "0.1", 0, 1, 1,                         \
+      "wanted mean activation of each hidden unit")                                             \
+    X("train", "sparsity_cost", REAL, sparsity_cost, "0", 0, 1e6, 1,                             \
+      "hidden bias step cost * (target - mean h0 probability) per batch (0 = off)")             \
+    X("train", "layer_epochs", LIST, layer_epochs, "", 1, 1 << 30, 1,                            \
+      "epochs for each RBM of a stack, e.g. 10,10,20 (empty = `epochs` for every layer)")       \
     X("train", "weight_decay", REAL, weight_decay, "0", 0, 1e6, 1, "L2 penalty on the weights")    \
     X("train", "seed", SEED, seed, "1", 0, 0, 1,                                                    \
       "random seed (0 to 2^64-1); the same seed gives the same bits")                           \
@@ -45,4 +74,6 @@
     X("output", "checkpoint_every", INT, checkpoint_every, "0", 0, 1 << 30, 0,                   \
       "write a checkpoint after every N epochs (0 = off)")                                      \
     X("output", "checkpoint_seconds", REAL, checkpoint_seconds, "300", 0, 1e9, 0,                \
-      "also at the first batch boundary S seconds after the last one (0 = off)")
+      "also at the first batch boundary S seconds after the last one (0 = off)")                \
+    X("output", "monitor_rows", INT, monitor_rows, "1000", 1, INT64_MAX, 0,                      \
+      "training rows whose free energy is compared with the validation set's every epoch")

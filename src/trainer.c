@@ -17,9 +17,13 @@
 #include "cd.h"
 #include "checkpoint.h"
 #include "error.h"
+#include "data/dataset.h"
+#include "evaluate.h"
 #include "pcg32.h"
 #include "rbm/rbm.h"
+#include "schedule.h"
 #include "settings_internal.h"
+#include "transform.h"
 
 
 static float *aligned_floats(size_t count)
@@ -38,6 +42,12 @@ typedef struct Workspace {
     BatchBuffers batch;      /* the batch-wide statistics, shared by all workers */
     ChunkScratch *scratch;   /* [threads] */
     int threads;
+    int64_t *order;          /* [samples]: this epoch's shuffled order, or NULL */
+    float *chains;           /* [batch_size][hidden]: PCD chains, or NULL */
+    /* the per-epoch monitors: validation rows, then the first training rows */
+    const RbmDataset *validation, *train_subset;
+    int64_t validation_units, monitor_units; /* chunks of chunk_rows rows */
+    EvaluationSums *monitor_sums;            /* [monitor_units] */
 } Workspace;
 
 static void point_parameters(Parameters *p, float *memory, int64_t V, int64_t H)
@@ -55,18 +65,24 @@ static void free_workspace(Workspace *w)
     free(w->batch.chunk_visible_delta);
     free(w->batch.chunk_hidden_delta);
     free(w->batch.chunk_squared_error);
+    free(w->batch.chunk_hidden_probability);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
             free(w->scratch[t].visible_work);
             free(w->scratch[t].hidden_work);
+            free(w->scratch[t].hidden_sample);
             free(w->scratch[t].uniform);
         }
     }
     free(w->scratch);
+    free(w->order);
+    free(w->chains);
+    free(w->monitor_sums);
 }
 
-static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uint64_t seed)
+static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uint64_t seed,
+                              uint64_t stream, int64_t samples, bool shuffle)
 {
     const size_t V = (size_t)shape->visible, H = (size_t)shape->hidden;
     const size_t B = (size_t)shape->batch_size, R = (size_t)shape->chunk_rows;
@@ -84,6 +100,16 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         !w->batch.chunk_visible_delta || !w->batch.chunk_hidden_delta ||
         !w->batch.chunk_squared_error || !w->scratch)
         return -ENOMEM;
+    if (shape->sparsity && !(w->batch.chunk_hidden_probability = aligned_floats(chunks * H)))
+        return -ENOMEM;
+    if (shape->persistent && !(w->chains = aligned_floats(B * H)))
+        return -ENOMEM;
+    if (shuffle && !(w->order = rbm_malloc((size_t)samples * sizeof *w->order)))
+        return -ENOMEM;
+    if (w->monitor_units &&
+        !(w->monitor_sums = rbm_calloc((size_t)w->monitor_units, sizeof *w->monitor_sums)))
+        return -ENOMEM;
+    const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
     for (int t = 0; t < threads; t++) {
         ChunkScratch *s = &w->scratch[t];
         s->visible_probability = aligned_floats(R * V);
@@ -92,7 +118,9 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         s->uniform = aligned_floats(V > H ? V : H);
         if (!s->visible_probability || !s->visible_work || !s->hidden_work || !s->uniform)
             return -ENOMEM;
-        pcg32_seed(&s->rng, seed, RBM_STREAM);
+        if (chain_samples && !(s->hidden_sample = aligned_floats(R * H)))
+            return -ENOMEM;
+        pcg32_seed(&s->rng, seed, stream);
         s->position = 0;
     }
     point_parameters(&w->params, w->parameter_memory, (int64_t)V, (int64_t)H);
@@ -101,10 +129,11 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
 }
 
 /* weights ~ N(0, init_std^2) by Box-Muller from the run's stream at INIT_DRAW_OFFSET; biases 0. */
-static void initialise_weights(float *weights, size_t count, double init_std, uint64_t seed)
+static void initialise_weights(float *weights, size_t count, double init_std, uint64_t seed,
+                               uint64_t stream)
 {
     Pcg32 rng;
-    pcg32_seed(&rng, seed, RBM_STREAM);
+    pcg32_seed(&rng, seed, stream);
     pcg32_advance(&rng, INIT_DRAW_OFFSET);
     for (size_t i = 0; i < count; i += 2) {
         double u1 = ((double)pcg32_next(&rng) + 1.0) * 0x1p-32; /* (0, 1] */
@@ -190,6 +219,7 @@ typedef struct Control {
     int checkpoint_now;    /* write one at this batch boundary (inside an epoch) */
     int checkpoint_at_end; /* write one when this epoch's report is done */
     int stop;              /* leave the loop: stop request, callback, divergence or failure */
+    int64_t layer, layers; /* which RBM of a stack this run trains (1-based), of */
     int result;            /* 0, -EINTR, -ERANGE or a checkpoint write error */
     RbmError error;
 } Control;
@@ -229,7 +259,7 @@ static void write_checkpoint(Control *control, const RbmSettings *settings, cons
         return;
     }
     int result = rbm_checkpoint_save(path, settings, fingerprint_of(control, data), shape,
-                                     &w->params, &w->velocity, &control->progress,
+                                     &w->params, &w->velocity, w->chains, &control->progress,
                                      &control->error);
     if (result < 0) {
         control->result = result;
@@ -257,6 +287,12 @@ static void after_batch(Control *control, const RbmSettings *settings, const Rbm
     }
     p->epoch = epoch;
     p->batch = batch + 1; /* the epoch's end moves the cursor on to the next epoch */
+    if (hooks->on_batch) {
+        RbmBatchReport report = {epoch + 1, settings->epochs, batch + 1, batches,
+                                 control->layer, control->layers,
+                                 rbm_now() - control->epoch_start};
+        hooks->on_batch(&report, hooks->user);
+    }
     int stop = hooks->stop_request && *hooks->stop_request;
     int due = settings->checkpoint_seconds > 0 &&
               rbm_now() - control->last_checkpoint >= settings->checkpoint_seconds;
@@ -276,7 +312,7 @@ static void after_epoch(Control *control, const RbmSettings *settings, const Rbm
     Progress *p = &control->progress;
     double seconds = rbm_now() - control->epoch_start;
     double error = p->squared_error / ((double)data->rows * (double)shape->visible);
-    *p = (Progress){epoch + 1, 0, 0.0, error};
+    *p = (Progress){epoch + 1, 0, 0.0, error, p->layer};
     if (!parameters_finite(&w->params, shape)) {
         control->result = rbm_fail(&control->error, -ERANGE,
                                    "training diverged in epoch %lld: the parameters are not "
@@ -287,7 +323,20 @@ static void after_epoch(Control *control, const RbmSettings *settings, const Rbm
         return;
     }
     RbmEpochReport report = {epoch + 1, settings->epochs, error, seconds,
-                             seconds > 0 ? (double)data->rows / seconds : 0};
+                             seconds > 0 ? (double)data->rows / seconds : 0,
+                             NAN, NAN, NAN, NAN, NAN, control->layer, control->layers};
+    if (w->monitor_units) { /* the workers' sums, added in unit order */
+        EvaluationSums validation = {0, 0, 0}, train = {0, 0, 0};
+        for (int64_t unit = 0; unit < w->monitor_units; unit++)
+            rbm_evaluation_add(unit < w->validation_units ? &validation : &train,
+                               &w->monitor_sums[unit]);
+        const double rows = (double)w->validation->rows;
+        report.validation_recon_error = validation.squared_error / (rows * (double)shape->visible);
+        report.free_energy_validation = validation.free_energy / rows;
+        report.free_energy_train = train.free_energy / (double)w->train_subset->rows;
+        report.free_energy_gap = report.free_energy_validation - report.free_energy_train;
+        report.pseudo_likelihood = validation.pseudo_likelihood / rows;
+    }
     if (hooks->on_epoch && hooks->on_epoch(&report, hooks->user) != 0) {
         control->stop = 1;
         control->result = -EINTR;
@@ -300,10 +349,28 @@ static void after_epoch(Control *control, const RbmSettings *settings, const Rbm
     control->epoch_start = rbm_now();
 }
 
+/* Monitor unit `unit`: a chunk of the validation rows, then of the training subset. */
+static void monitor_unit(Workspace *w, const Shape *shape, const RbmSettings *settings,
+                         ChunkScratch *scratch, int64_t unit)
+{
+    const RbmDataset *rows = w->validation;
+    int64_t chunk = unit;
+    if (unit >= w->validation_units) {
+        rows = w->train_subset;
+        chunk -= w->validation_units;
+    }
+    const int64_t first = chunk * shape->chunk_rows;
+    const int64_t count = rows->rows - first < shape->chunk_rows ? rows->rows - first
+                                                                 : shape->chunk_rows;
+    EvaluationScratch evaluation = {scratch->visible_probability, scratch->visible_work,
+                                    scratch->hidden_work};
+    rbm_evaluate_chunk(&w->monitor_sums[unit], &w->params, rows, first, count, shape->hidden,
+                       &evaluation, settings->seed, false);
+}
+
 /* The worker pool: every thread runs this, from the cursor to the last epoch. */
 static void work(Workspace *w, Control *control, const RbmSettings *settings,
-                 const RbmDataset *data, const Shape *shape, const UpdateRule *rule,
-                 const RbmTrainHooks *hooks)
+                 const RbmDataset *data, const Shape *shape, const RbmTrainHooks *hooks)
 {
     const int worker = omp_get_thread_num(), workers = omp_get_num_threads();
     ChunkScratch *scratch = &w->scratch[worker];
@@ -314,17 +381,26 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
     const int64_t first_epoch = control->progress.epoch, first_batch = control->progress.batch;
     int stopped_inside_epoch = 0;
     for (int64_t epoch = first_epoch; epoch < settings->epochs && !control->stop; epoch++) {
+        const UpdateRule rule = rbm_rule_for_epoch(settings, epoch); /* every worker alike */
+        if (w->order) {
+            if (worker == 0)
+                rbm_shuffle_order(w->order, N, settings->seed, epoch);
+            BARRIER(timer);
+        }
         for (int64_t b = epoch == first_epoch ? first_batch : 0; b < batches; b++) {
             BatchBuffers batch = w->batch;
             batch.first_row = b * B;
             batch.rows = N - batch.first_row < B ? N - batch.first_row : B;
             batch.first_draw = ((uint64_t)epoch * (uint64_t)N + (uint64_t)batch.first_row) * draws;
+            batch.order = w->order;
+            batch.chains = w->chains;
+            batch.chains_start = epoch == 0 && b == 0;
             const int64_t chunks = rbm_chunk_count(shape, batch.rows);
             for (int64_t chunk = worker; chunk < chunks; chunk += workers)
                 rbm_cd_sample_chunk(&batch, scratch, &w->params, data, shape, chunk);
             BARRIER(timer);
             for (int64_t strip = worker; strip < shape->strips; strip += workers)
-                rbm_cd_update_strip(&w->params, &w->velocity, &batch, shape, rule, strip, timer);
+                rbm_cd_update_strip(&w->params, &w->velocity, &batch, shape, &rule, strip, timer);
             if (worker == 0 && !shape->products_only) {
                 double batch_error = 0;
                 for (int64_t chunk = 0; chunk < chunks; chunk++)
@@ -347,6 +423,9 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
         }
         if (stopped_inside_epoch)
             break;
+        if (!shape->products_only)
+            for (int64_t unit = worker; unit < w->monitor_units; unit += workers)
+                monitor_unit(w, shape, settings, scratch, unit);
         BARRIER(timer); /* everyone has read this batch's flags before after_epoch writes */
         if (worker == 0)
             after_epoch(control, settings, data, shape, w, hooks, epoch);
@@ -356,18 +435,19 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
 
 /* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
  * and nothing else (the sgemm floor that rbm bench compares against). */
+/* Which RBM of a stack a run trains, and on what. */
+typedef struct LayerJob {
+    int64_t layer, layers;          /* 1-based */
+    const RbmDataset *validation;   /* for the monitors, or NULL */
+    bool products_only;             /* the sgemm floor */
+} LayerJob;
+
 static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
-               const RbmTrainHooks *hooks, bool products_only, RbmError *error)
+               const RbmTrainHooks *hooks, const LayerJob *job, RbmError *error)
 {
     *out = NULL;
-    RbmTrainHooks no_hooks = {0};
-    if (!hooks)
-        hooks = &no_hooks;
-    int result = rbm_settings_check(settings, error);
-    if (result < 0)
-        return result;
-    if ((result = rbm_check_blas(error)) < 0)
-        return result;
+    const bool products_only = job->products_only;
+    int result = 0;
     const int64_t N = data->rows;
     Shape shape = {
         .visible = data->columns,
@@ -381,28 +461,54 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
                                            : rbm_auto_strips(shape.visible, shape.hidden);
     if (shape.strips > shape.visible)
         shape.strips = shape.visible;
+    shape.cd_steps = settings->cd_steps;
+    shape.persistent = settings->persistent;
+    shape.sparsity = settings->sparsity_cost > 0;
     int threads = settings->threads > 0 ? (int)settings->threads : rbm_default_threads();
-    UpdateRule rule = {(float)settings->learning_rate, (float)settings->momentum,
-                       (float)settings->weight_decay};
+    /* Each RBM of a stack draws from a stream of its own. */
+    const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 
     Workspace w = {0};
+    RbmDataset *train_subset = NULL;
+    if (job->validation && !products_only) {
+        if (job->validation->columns != data->columns)
+            return rbm_fail(error, -EINVAL, "%s: the validation data has %lld columns, the "
+                                            "training data %lld",
+                            job->validation->path, (long long)job->validation->columns,
+                            (long long)data->columns);
+        int64_t subset = settings->monitor_rows < N ? settings->monitor_rows : N;
+        if (rbm_dataset_head(&train_subset, data, subset) < 0)
+            return rbm_fail(error, -ENOMEM, "out of memory");
+        w.validation = job->validation;
+        w.train_subset = train_subset;
+        w.validation_units = rbm_chunk_count(&shape, job->validation->rows);
+        w.monitor_units = w.validation_units + rbm_chunk_count(&shape, subset);
+    }
     RbmModel *model = NULL;
     Control *control = NULL;
-    if (rbm_model_new(&model, shape.visible, shape.hidden) == -EINVAL)
+    if (rbm_model_new(&model, shape.visible, shape.hidden) == -EINVAL) {
+        rbm_dataset_free(train_subset);
         return rbm_fail(error, -EINVAL, "a %lld x %lld model is larger than rbm supports",
                         (long long)shape.hidden, (long long)shape.visible);
+    }
     control = rbm_calloc(1, sizeof *control);
-    if (!model || !control || allocate_workspace(&w, &shape, threads, settings->seed) < 0) {
+    if (!model || !control ||
+        allocate_workspace(&w, &shape, threads, settings->seed, stream, N,
+                           settings->shuffle && !products_only) < 0) {
         free(control);
         free_workspace(&w);
+        rbm_dataset_free(train_subset);
         rbm_model_free(model);
         return rbm_fail(error, -ENOMEM, "out of memory for a %lld x %lld model with %d threads",
                         (long long)shape.hidden, (long long)shape.visible, threads);
     }
-    control->progress = (Progress){0, 0, 0.0, NAN};
+    control->progress = (Progress){0, 0, 0.0, NAN, job->layer};
+    control->layer = job->layer;
+    control->layers = job->layers;
     if (hooks->resume) {
         result = rbm_checkpoint_load(hooks->resume, settings, fingerprint_of(control, data),
-                                     &shape, &w.params, &w.velocity, &control->progress, error);
+                                     &shape, &w.params, &w.velocity, w.chains,
+                                     &control->progress, error);
         if (result == 0 && control->progress.batch >= (N + shape.batch_size - 1) / shape.batch_size)
             result = rbm_fail(error, -EINVAL, "%s: batch %lld is past the end of an epoch",
                               hooks->resume, (long long)control->progress.batch);
@@ -416,7 +522,10 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
                               (long long)settings->epochs);
     } else {
         initialise_weights(w.params.weights, (size_t)(shape.hidden * shape.visible),
-                           settings->init_std, settings->seed);
+                           settings->init_std, settings->seed, stream);
+        if (settings->visible_bias_init == RBM_VISIBLE_BIAS_DATA && !products_only &&
+            rbm_visible_bias_from_data(w.params.visible_bias, data) < 0)
+            result = rbm_fail(error, -ENOMEM, "out of memory");
     }
     RbmProfile *profile = hooks->profile;
     if (result == 0 && profile) {
@@ -431,6 +540,7 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
     if (result != 0) {
         free(control);
         free_workspace(&w);
+        rbm_dataset_free(train_subset);
         rbm_model_free(model);
         return result;
     }
@@ -439,13 +549,14 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
     const double run_start = rbm_now();
     control->epoch_start = control->last_checkpoint = run_start;
 #pragma omp parallel num_threads(threads)
-    work(&w, control, settings, data, &shape, &rule, hooks);
+    work(&w, control, settings, data, &shape, hooks);
     if (profile)
         profile->wall_seconds = rbm_now() - run_start;
 
     size_t parameter_count = (size_t)(shape.hidden * shape.visible + shape.hidden + shape.visible);
     memcpy(model->weights, w.params.weights, parameter_count * sizeof(float));
     free_workspace(&w);
+    rbm_dataset_free(train_subset);
     result = control->result;
     if (result != 0 && result != -EINTR) {
         rbm_fail(error, result, "%s", control->error.message);
@@ -476,10 +587,193 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
     return result;
 }
 
+/* The settings of RBM `layer` (1-based) of a stack. */
+static RbmSettings layer_settings(const RbmSettings *settings, int64_t layer)
+{
+    RbmSettings layer_settings = *settings;
+    layer_settings.hidden = settings->layers.values[layer];
+    if (settings->layer_epochs.count)
+        layer_settings.epochs = settings->layer_epochs.values[layer - 1];
+    return layer_settings;
+}
+
+/* A stack keeps each finished RBM beside its checkpoint, CHECKPOINT.layerN.npz, so that a run
+ * stopped in a higher layer resumes there without training the lower ones again. */
+static void layer_file(char out[RBM_PATH_MAX + 32], const RbmSettings *settings, int64_t layer)
+{
+    char checkpoint[RBM_PATH_MAX + 8];
+    rbm_checkpoint_path(settings, checkpoint);
+    snprintf(out, RBM_PATH_MAX + 32, "%s.layer%lld.npz", checkpoint, (long long)layer);
+}
+
+static int load_finished_layer(RbmModel **out, const char *path, const RbmSettings *settings,
+                               int64_t visible, RbmError *error)
+{
+    int result = rbm_model_load(out, path, error);
+    if (result < 0)
+        return result;
+    char *expected = rbm_settings_text(settings, RBM_KEYS_RESULT);
+    if (!expected)
+        result = rbm_fail(error, -ENOMEM, "out of memory");
+    else if ((*out)->next || (*out)->visible != visible || (*out)->hidden != settings->hidden ||
+             !(*out)->config_text || strcmp((*out)->config_text, expected) != 0)
+        result = rbm_fail(error, -EINVAL,
+                          "%s: this finished layer was trained with other settings or shapes "
+                          "than the run being resumed",
+                          path);
+    free(expected);
+    if (result < 0) {
+        rbm_model_free(*out);
+        *out = NULL;
+    }
+    return result;
+}
+
+static void format_layers(char *out, size_t size, const RbmIntList *list)
+{
+    size_t length = 0;
+    out[0] = '\0';
+    for (int64_t i = 0; i < list->count && length < size; i++)
+        length += (size_t)snprintf(out + length, size - length, "%s%lld", i ? ", " : "",
+                                   (long long)list->values[i]);
+}
+
+static char *stack_metadata(const RbmSettings *settings, const RbmDataset *data,
+                            int64_t layers_done, double recon_error)
+{
+    char *text = rbm_malloc(1024);
+    if (!text)
+        return NULL;
+    char error_text[32] = "null";
+    if (isfinite(recon_error))
+        snprintf(error_text, sizeof error_text, "%.9g", recon_error);
+    char layers[256];
+    format_layers(layers, sizeof layers, &settings->layers);
+    snprintf(text, 1024,
+             "{\"format\": \"rbm-model\", \"format_version\": 1, \"rbm_version\": \"%s\", "
+             "\"layers\": [%s], \"layers_trained\": %lld, \"samples\": %lld, \"seed\": %llu, "
+             "\"final_recon_error\": %s}",
+             rbm_version(), layers, (long long)layers_done, (long long)data->rows,
+             (unsigned long long)settings->seed, error_text);
+    return text;
+}
+
+/* Greedy layer-wise training of a Deep Belief Network: RBM 1 on the data, RBM k on the
+ * hidden probabilities of RBM k-1. */
+static int train_stack(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
+                       const RbmDataset *validation, const RbmTrainHooks *hooks, RbmError *error)
+{
+    const int64_t layers = settings->layers.count - 1;
+    if (settings->layers.values[0] != data->columns)
+        return rbm_fail(error, -EINVAL,
+                        "model.layers starts with %lld visible units, but %s has %lld columns",
+                        (long long)settings->layers.values[0], data->path,
+                        (long long)data->columns);
+    int64_t resume_layer = 1;
+    int result = hooks->resume ? rbm_checkpoint_layer(hooks->resume, &resume_layer, error) : 0;
+    if (result == 0 && (resume_layer < 1 || resume_layer > layers))
+        result = rbm_fail(error, -EINVAL, "%s: a checkpoint of RBM %lld, but model.layers has %lld",
+                          hooks->resume, (long long)resume_layer, (long long)layers);
+    const int threads = settings->threads > 0 ? (int)settings->threads : rbm_default_threads();
+    RbmModel *stack = NULL, **tail = &stack, *rbm = NULL;
+    const RbmDataset *input = data, *input_validation = validation;
+    RbmDataset *owned_input = NULL, *owned_validation = NULL;
+    double last_error = NAN;
+    int64_t layer = 1;
+    for (; layer <= layers && result == 0; layer++) {
+        RbmSettings rbm_settings = layer_settings(settings, layer);
+        char path[RBM_PATH_MAX + 32];
+        layer_file(path, settings, layer);
+        if (layer < resume_layer) {
+            result = load_finished_layer(&rbm, path, &rbm_settings, input->columns, error);
+        } else {
+            RbmTrainHooks layer_hooks = *hooks;
+            layer_hooks.resume = layer == resume_layer ? hooks->resume : NULL;
+            LayerJob job = {layer, layers, input_validation, false};
+            result = run(&rbm, &rbm_settings, input, &layer_hooks, &job, error);
+            if (result == 0 && layer < layers)
+                result = rbm_model_save(rbm, path, error);
+        }
+        if (rbm) {
+            const char *metric = rbm->metadata_json ? strstr(rbm->metadata_json, "\"final_recon_error\": ") : NULL;
+            if (metric)
+                last_error = strtod(metric + strlen("\"final_recon_error\": "), NULL);
+            free(rbm->config_text); /* the stack's config and metadata go in the first RBM */
+            free(rbm->metadata_json);
+            rbm->config_text = rbm->metadata_json = NULL;
+            *tail = rbm;
+            tail = &rbm->next;
+        }
+        if (result != 0)
+            break;
+        if (layer < layers) {
+            RbmDataset *next = NULL, *next_validation = NULL;
+            result = rbm_layer_features(&next, rbm, input, threads, error);
+            if (result == 0 && input_validation)
+                result = rbm_layer_features(&next_validation, rbm, input_validation, threads, error);
+            rbm_dataset_free(owned_input);
+            rbm_dataset_free(owned_validation);
+            owned_input = next;
+            owned_validation = next_validation;
+            input = next;
+            input_validation = next_validation;
+        }
+    }
+    rbm_dataset_free(owned_input);
+    rbm_dataset_free(owned_validation);
+    if (stack && (result == 0 || result == -EINTR)) {
+        stack->config_text = rbm_settings_text(settings, RBM_KEYS_RESULT);
+        stack->metadata_json = stack_metadata(settings, data, result == 0 ? layers : layer - 1,
+                                              last_error);
+        if (!stack->config_text || !stack->metadata_json)
+            result = rbm_fail(error, -ENOMEM, "out of memory");
+    }
+    if (result != 0 && result != -EINTR) {
+        rbm_model_free(stack);
+        return result;
+    }
+    *out = stack;
+    return result;
+}
+
 int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
               const RbmTrainHooks *hooks, RbmError *error)
 {
-    return run(out, settings, data, hooks, false, error);
+    *out = NULL;
+    RbmTrainHooks no_hooks = {0};
+    if (!hooks)
+        hooks = &no_hooks;
+    int result = rbm_settings_check(settings, error);
+    if (result < 0)
+        return result;
+    if ((result = rbm_check_blas(error)) < 0)
+        return result;
+    const RbmDataset *train = data, *validation = hooks->validation;
+    RbmDataset *train_part = NULL, *held_out = NULL;
+    if (settings->validation_fraction > 0) {
+        int64_t held = (int64_t)((double)data->rows * settings->validation_fraction);
+        if (held < 1 || held >= data->rows)
+            return rbm_fail(error, -EINVAL,
+                            "data.validation_fraction = %g of %lld rows leaves no validation rows "
+                            "or no training rows",
+                            settings->validation_fraction, (long long)data->rows);
+        if (rbm_dataset_slice(&train_part, data, 0, data->rows - held) < 0 ||
+            rbm_dataset_slice(&held_out, data, data->rows - held, held) < 0) {
+            rbm_dataset_free(train_part);
+            return rbm_fail(error, -ENOMEM, "out of memory");
+        }
+        train = train_part;
+        validation = held_out;
+    }
+    if (settings->layers.count == 0) {
+        LayerJob job = {1, 1, validation, false};
+        result = run(out, settings, train, hooks, &job, error);
+    } else {
+        result = train_stack(out, settings, train, validation, hooks, error);
+    }
+    rbm_dataset_free(held_out);
+    rbm_dataset_free(train_part);
+    return result;
 }
 
 typedef struct FloorTimes {
@@ -500,7 +794,12 @@ int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data, doubl
     FloorTimes times = {epoch_seconds, 0};
     RbmTrainHooks hooks = {record_floor_epoch, &times, NULL};
     RbmModel *model = NULL;
-    int result = run(&model, settings, data, &hooks, true, error);
+    int result = rbm_settings_check(settings, error);
+    if (result == 0)
+        result = rbm_check_blas(error);
+    LayerJob job = {1, 1, NULL, true};
+    if (result == 0)
+        result = run(&model, settings, data, &hooks, &job, error);
     rbm_model_free(model);
     return result;
 }

@@ -27,6 +27,19 @@ extern "C" {
 
 #define RBM_PATH_MAX 4096
 
+#define RBM_MAX_LAYERS 16 /* RBMs in one stack (Deep Belief Network) */
+
+/* A comma-separated list of whole numbers in a config file, e.g. layers = 784,500,2000. */
+typedef struct RbmIntList {
+    int64_t count; /* 0: the key is not set */
+    int64_t values[RBM_MAX_LAYERS + 1];
+} RbmIntList;
+
+typedef enum RbmVisibleBiasInit {
+    RBM_VISIBLE_BIAS_ZERO = 0,
+    RBM_VISIBLE_BIAS_DATA, /* log(p / (1 - p)) of the training means p, clipped to [0.001, 0.999] */
+} RbmVisibleBiasInit;
+
 typedef struct RbmError {
     char message[1536]; /* "" when no error */
 } RbmError;
@@ -48,14 +61,29 @@ typedef struct RbmSettings {
     RbmDataFormat format;          /* format = auto */
     double scale;                  /* scale = auto (stored as 0): 255 for 8-bit data, else 1 */
     int64_t limit;                 /* limit = 0: train on the first N rows; 0 = all */
+    char validation_path[RBM_PATH_MAX]; /* validation = "" (none): a held-out data file */
+    double validation_fraction;    /* validation_fraction = 0: hold out this share of the rows
+                                      (the last ones) instead */
     /* [model] */
     int64_t hidden;  /* hidden = 300 */
     double init_std; /* init_std = 0.01: weights ~ N(0, init_std^2), biases 0 */
+    RbmVisibleBiasInit visible_bias_init; /* visible_bias_init = zero */
+    RbmIntList layers; /* layers = "" (one RBM of `hidden` units); 784,500,2000: a stack */
     /* [train] */
     int64_t epochs;       /* epochs = 10 */
     int64_t batch_size;   /* batch_size = 100; the last partial batch is trained */
     double learning_rate; /* learning_rate = 0.1 */
-    double momentum;      /* momentum = 0.9 */
+    double momentum;      /* momentum = 0.9 (unless momentum_switch_epoch > 0) */
+    double momentum_initial;       /* momentum_initial = 0.5: epochs 1..switch, if switching */
+    double momentum_final;         /* momentum_final = 0.9: epochs after the switch */
+    int64_t momentum_switch_epoch; /* momentum_switch_epoch = 0: 0 = constant `momentum` */
+    double learning_rate_decay;    /* learning_rate_decay = 0: rate / (1 + decay * (epoch-1)) */
+    int64_t cd_steps;              /* cd_steps = 1: Gibbs steps per negative phase (CD-k) */
+    int persistent;                /* persistent = false: persistent CD chains (PCD) */
+    int shuffle;                   /* shuffle = false: a new seeded order every epoch */
+    double sparsity_target;        /* sparsity_target = 0.1: wanted mean hidden probability */
+    double sparsity_cost;          /* sparsity_cost = 0: 0 = no sparsity penalty */
+    RbmIntList layer_epochs;       /* layer_epochs = "": epochs per layer of a stack */
     double weight_decay;  /* weight_decay = 0: L2 penalty on the weights */
     uint64_t seed;        /* seed = 1 */
     int64_t threads;      /* threads = 0: all cores; never changes the result */
@@ -67,13 +95,16 @@ typedef struct RbmSettings {
     char checkpoint_path[RBM_PATH_MAX]; /* checkpoint = "": the model's path + ".ckpt" */
     int64_t checkpoint_every;      /* checkpoint_every = 0: after every N epochs (0 = off) */
     double checkpoint_seconds;     /* checkpoint_seconds = 300: at most S seconds apart (0 = off) */
+    int64_t monitor_rows;          /* monitor_rows = 1000: training rows compared with the
+                                      validation set each epoch */
 } RbmSettings;
 
 /* One config key, for help texts and documentation. */
 typedef struct RbmSettingInfo {
     const char *section;       /* "data", "model", "train", "output" */
     const char *name;          /* "hidden" */
-    const char *type;          /* "integer", "number", "seed", "path", "format", "scale" */
+    const char *type;          /* "integer", "number", "seed", "path", "format", "scale",
+                                  "boolean", "choice", "list" */
     const char *default_value; /* as written in a config file */
     const char *doc;           /* one line */
     int affects_result;        /* 1 when changing it changes the trained model */
@@ -114,6 +145,9 @@ RBM_API void rbm_dataset_free(RbmDataset *dataset);
 /* A data set of the first `rows` rows of `dataset`, sharing its memory (free the view before
  * the data set). */
 RBM_API int rbm_dataset_head(RbmDataset **out, const RbmDataset *dataset, int64_t rows);
+/* The same for rows [first, first + rows). */
+RBM_API int rbm_dataset_slice(RbmDataset **out, const RbmDataset *dataset, int64_t first,
+                              int64_t rows);
 RBM_API int64_t rbm_dataset_rows(const RbmDataset *dataset);
 RBM_API int64_t rbm_dataset_columns(const RbmDataset *dataset);
 RBM_API int rbm_dataset_is_8bit(const RbmDataset *dataset);
@@ -130,14 +164,30 @@ typedef struct RbmModel {
     float *visible_bias; /* [visible] */
     char *config_text;   /* the settings it was trained with, as INI text; may be NULL */
     char *metadata_json; /* seed, epochs trained, final metrics...; may be NULL */
+    struct RbmModel *next; /* a stack (DBN): the RBM above, whose visible units are this one's
+                              hidden units; NULL for the top (or only) RBM. Owned: freed and
+                              saved with this one; config and metadata live in the first. */
 } RbmModel;
 
 RBM_API int rbm_model_new(RbmModel **out, int64_t visible, int64_t hidden);
 RBM_API void rbm_model_free(RbmModel *model);
 /* Writes a NumPy .npz (float32 arrays weights, hidden_bias, visible_bias; strings config and
- * metadata) to a temporary file in the same directory, then renames it into place. */
+ * metadata) to a temporary file in the same directory, then renames it into place. The RBMs
+ * above the first in a stack are stored as layer2_weights, layer2_hidden_bias,
+ * layer2_visible_bias, layer3_..., and loaded back into the `next` chain. */
 RBM_API int rbm_model_save(const RbmModel *model, const char *path, RbmError *error);
 RBM_API int rbm_model_load(RbmModel **out, const char *path, RbmError *error);
+/* The RBMs of a stack: 1 for a single RBM. */
+RBM_API int64_t rbm_model_layers(const RbmModel *model);
+
+/* out[rows][top hidden] = hidden probabilities of every row of `data`, through every RBM of
+ * the stack (each layer's input is the layer below's probabilities). Deterministic for any
+ * thread count (threads 0 = all cores). *out is allocated; free() it. */
+RBM_API int rbm_model_transform(const RbmModel *model, const RbmDataset *data, int threads,
+                                float **out, RbmError *error);
+/* out[rows][visible] = mean-field reconstructions: up through every RBM, then back down. */
+RBM_API int rbm_model_reconstruct(const RbmModel *model, const RbmDataset *data, int threads,
+                                  float **out, RbmError *error);
 
 /* ---------------------------------------------------------------- training */
 
@@ -147,7 +197,27 @@ typedef struct RbmEpochReport {
     double recon_error;        /* mean over samples and visible units of (v0p - vnp)^2 */
     double seconds;            /* wall time of the epoch */
     double samples_per_second; /* samples / seconds */
+    /* With a validation set (NaN without one), from the parameters at the epoch's end,
+     * deterministic (no sampling): */
+    double validation_recon_error; /* as recon_error, with vnp the mean-field reconstruction */
+    double free_energy_train;      /* mean free energy of the first monitor_rows training rows */
+    double free_energy_validation; /* mean free energy of the validation rows */
+    double free_energy_gap;        /* validation - train: grows when the model overfits
+                                      (Hinton, "A practical guide to training RBMs", 6) */
+    double pseudo_likelihood;      /* mean over validation rows, as scikit-learn's
+                                      BernoulliRBM.score_samples (one unit flipped per row) */
+    int64_t layer;                 /* 1-based RBM of a stack (1 for a single RBM) */
+    int64_t layers;
 } RbmEpochReport;
+
+/* Progress within an epoch, for progress bars. */
+typedef struct RbmBatchReport {
+    int64_t epoch, epochs;   /* 1-based epoch of the run */
+    int64_t batch, batches;  /* batches done in this epoch, of */
+    int64_t layer, layers;   /* 1-based RBM of a stack */
+    double epoch_seconds;    /* since the epoch started (or resumed) */
+} RbmBatchReport;
+typedef void (*RbmBatchCallback)(const RbmBatchReport *report, void *user);
 
 /* Called by one thread after each epoch, while the others wait. Return non-zero to stop. */
 typedef int (*RbmEpochCallback)(const RbmEpochReport *report, void *user);
@@ -183,12 +253,16 @@ RBM_API void rbm_profile_free(RbmProfile *profile); /* frees per_worker */
 /* What a caller may hook into a run; every field may be NULL. */
 typedef struct RbmTrainHooks {
     RbmEpochCallback on_epoch;
-    void *user;           /* passed to on_epoch */
+    void *user;           /* passed to on_epoch and on_batch */
     RbmProfile *profile;  /* when not NULL, phases are timed (costs well under 2%) */
     const char *resume;   /* a checkpoint to continue from */
     /* Polled at every mini-batch boundary; when non-zero (e.g. set by a signal handler) the
      * run writes a checkpoint and returns -EINTR with the model so far in *out. */
     volatile int *stop_request;
+    /* Called by one thread after every mini-batch; keep it quick (draw a progress bar). */
+    RbmBatchCallback on_batch;
+    /* Held-out rows for the per-epoch monitors (or set data.validation_fraction). */
+    const RbmDataset *validation;
 } RbmTrainHooks;
 
 /* The checkpoint file settings name (output.checkpoint, or output.model + ".ckpt"). */

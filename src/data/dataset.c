@@ -144,8 +144,13 @@ int rbm_dataset_load(RbmDataset **out, const char *path, RbmDataFormat format, d
 
 int rbm_dataset_head(RbmDataset **out, const RbmDataset *data, int64_t rows)
 {
+    return rbm_dataset_slice(out, data, 0, rows);
+}
+
+int rbm_dataset_slice(RbmDataset **out, const RbmDataset *data, int64_t first, int64_t rows)
+{
     *out = NULL;
-    if (rows <= 0 || rows > data->rows)
+    if (rows <= 0 || first < 0 || first > data->rows - rows)
         return -EINVAL;
     RbmDataset *view = rbm_malloc(sizeof *view);
     if (!view)
@@ -153,7 +158,40 @@ int rbm_dataset_head(RbmDataset **out, const RbmDataset *data, int64_t rows)
     *view = *data;
     view->rows = rows;
     view->is_view = true;
+    size_t offset = (size_t)first * (size_t)data->columns;
+    if (data->bytes)
+        view->bytes = data->bytes + offset;
+    else
+        view->values = data->values + offset;
+    if (data->labels)
+        view->labels = data->labels + first;
+    if (data->location == LOCATION_LINE)
+        view->first_line = data->first_line + first;
+    else
+        view->data_offset = data->data_offset + offset * data->item_size;
     *out = view;
+    return 0;
+}
+
+int rbm_dataset_from_values(RbmDataset **out, float *values, int64_t rows, int64_t columns,
+                            const char *path)
+{
+    *out = NULL;
+    RbmDataset *data = rbm_calloc(1, sizeof *data);
+    char *path_copy = rbm_strdup(path);
+    if (!data || !path_copy) {
+        free(data);
+        free(path_copy);
+        return -ENOMEM;
+    }
+    data->rows = rows;
+    data->columns = columns;
+    data->values = values;
+    data->scale = 1.0;
+    data->path = path_copy;
+    data->location = LOCATION_BYTE;
+    data->item_size = sizeof(float);
+    *out = data;
     return 0;
 }
 

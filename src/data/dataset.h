@@ -36,6 +36,12 @@ int rbm_load_csv(RbmDataset *data, const char *path, int64_t limit, RbmError *er
 int rbm_load_idx(RbmDataset *data, const char *path, int64_t limit, RbmError *error);
 int rbm_load_npy(RbmDataset *data, const char *path, int64_t limit, RbmError *error);
 
+/* A data set of the float rows in values[rows][columns] (probabilities already), which it
+ * takes over once this returns 0 (rbm_dataset_free frees them); `path` names it in
+ * messages. */
+int rbm_dataset_from_values(RbmDataset **out, float *values, int64_t rows, int64_t columns,
+                            const char *path);
+
 /* Writes " line 12, column 3" or " byte offset 1234" for value (row, column). */
 void rbm_dataset_describe(const RbmDataset *data, int64_t row, int64_t column, char *out,
                           size_t size);

@@ -18,10 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     RbmError error;
     RbmModel *model = NULL;
     if (rbm_model_load(&model, path, &error) == 0) {
-        size_t count = (size_t)(model->hidden * model->visible + model->hidden + model->visible);
-        for (size_t i = 0; i < count; i++)
-            if (!isfinite(model->weights[i]))
+        for (const RbmModel *rbm = model; rbm; rbm = rbm->next) { /* every RBM of a stack */
+            size_t count = (size_t)(rbm->hidden * rbm->visible + rbm->hidden + rbm->visible);
+            for (size_t i = 0; i < count; i++)
+                if (!isfinite(rbm->weights[i]))
+                    abort();
+            if (rbm->next && rbm->next->visible != rbm->hidden)
                 abort();
+        }
         rbm_model_free(model);
     }
     /* as a checkpoint for a 4 x 3 model */
@@ -29,12 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rbm_default_settings(&settings);
     strcpy(settings.train_path, "fuzz");
     settings.hidden = 3;
-    Shape shape = {.visible = 4, .hidden = 3, .batch_size = 2, .chunk_rows = 1, .strips = 1};
+    Shape shape = {.visible = 4, .hidden = 3, .batch_size = 2, .chunk_rows = 1, .strips = 1,
+                   .cd_steps = 1, .persistent = true};
+    float chains[2 * 3];
     float memory[2 * (12 + 3 + 4)];
     Parameters params = {memory, memory + 12, memory + 15};
     Parameters velocity = {memory + 19, memory + 31, memory + 34};
-    Progress progress;
-    rbm_checkpoint_load(path, &settings, 0x1234, &shape, &params, &velocity, &progress, &error);
+    Progress progress = {.layer = 1};
+    rbm_checkpoint_load(path, &settings, 0x1234, &shape, &params, &velocity, chains, &progress,
+                        &error);
     close(fd);
     return 0;
 }

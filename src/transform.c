@@ -1,0 +1,144 @@
+/* Using a trained model: hidden probabilities through a stack (rbm transform) and mean-field
+ * reconstructions (rbm reconstruct). Rows go in fixed chunks, each one sgemm, so a row's
+ * result does not depend on the thread count. */
+#include <cblas.h>
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset.h"
+#include "error.h"
+#include "kernels.h"
+#include "memory.h"
+#include "rbm/rbm.h"
+#include "transform.h"
+
+enum { TRANSFORM_ROWS = 256 };
+
+typedef enum { UP, DOWN } Direction;
+
+/* out[rows][H] = sigmoid(in W^T + hb) (UP), or out[rows][V] = sigmoid(in W + vb) (DOWN), for
+ * `in` a data set (UP through the first RBM) or a float matrix. */
+static int pass(float **out, const RbmModel *rbm, Direction direction, const RbmDataset *data,
+                const float *in, int64_t rows, int threads)
+{
+    const int64_t V = rbm->visible, H = rbm->hidden;
+    const int64_t in_width = direction == UP ? V : H, out_width = direction == UP ? H : V;
+    float *result = rbm_malloc((size_t)(rows * out_width) * sizeof(float) + 1);
+    if (!result)
+        return -ENOMEM;
+    const int64_t chunks = (rows + TRANSFORM_ROWS - 1) / TRANSFORM_ROWS;
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        float *buffer = data ? rbm_malloc((size_t)(TRANSFORM_ROWS * in_width) * sizeof(float)) : NULL;
+        if (data && !buffer) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic)
+        for (int64_t chunk = 0; chunk < chunks; chunk++) {
+            if (data && !buffer)
+                continue;
+            const int64_t first = chunk * TRANSFORM_ROWS;
+            const int64_t count = rows - first < TRANSFORM_ROWS ? rows - first : TRANSFORM_ROWS;
+            const float *input = in + first * in_width;
+            if (data) {
+                for (int64_t i = 0; i < count; i++)
+                    rbm_dataset_row(data, first + i, buffer + i * in_width);
+                input = buffer;
+            }
+            float *output = result + first * out_width;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, direction == UP ? CblasTrans : CblasNoTrans,
+                        (int)count, (int)out_width, (int)in_width, 1.0f, input, (int)in_width,
+                        rbm->weights, (int)V, 0.0f, output, (int)out_width);
+            const float *bias = direction == UP ? rbm->hidden_bias : rbm->visible_bias;
+            for (int64_t i = 0; i < count; i++)
+                rbm_sigmoid_bias(output + i * out_width, output + i * out_width, bias,
+                                 (size_t)out_width);
+        }
+        free(buffer);
+    }
+    if (failed) {
+        free(result);
+        return -ENOMEM;
+    }
+    *out = result;
+    return 0;
+}
+
+static int check_columns(const RbmModel *model, const RbmDataset *data, RbmError *error)
+{
+    if (data->columns != model->visible)
+        return rbm_fail(error, -EINVAL, "%s: %lld columns, but the model has %lld visible units",
+                        data->path, (long long)data->columns, (long long)model->visible);
+    return 0;
+}
+
+int rbm_model_transform(const RbmModel *model, const RbmDataset *data, int threads, float **out,
+                        RbmError *error)
+{
+    *out = NULL;
+    int result = check_columns(model, data, error);
+    if (result < 0)
+        return result;
+    if (threads <= 0)
+        threads = rbm_default_threads();
+    float *current = NULL;
+    for (const RbmModel *rbm = model; rbm; rbm = rbm->next) {
+        float *next = NULL;
+        result = pass(&next, rbm, UP, rbm == model ? data : NULL, current, data->rows, threads);
+        free(current);
+        if (result < 0)
+            return rbm_fail(error, result, "out of memory for %lld x %lld features",
+                            (long long)data->rows, (long long)rbm->hidden);
+        current = next;
+    }
+    *out = current;
+    return 0;
+}
+
+int rbm_model_reconstruct(const RbmModel *model, const RbmDataset *data, int threads, float **out,
+                          RbmError *error)
+{
+    *out = NULL;
+    float *current = NULL;
+    int result = rbm_model_transform(model, data, threads, &current, error);
+    if (result < 0)
+        return result;
+    if (threads <= 0)
+        threads = rbm_default_threads();
+    const RbmModel *stack[RBM_MAX_LAYERS];
+    int64_t layers = 0;
+    for (const RbmModel *rbm = model; rbm && layers < RBM_MAX_LAYERS; rbm = rbm->next)
+        stack[layers++] = rbm;
+    for (int64_t l = layers - 1; l >= 0; l--) { /* back down, top RBM first */
+        float *next = NULL;
+        result = pass(&next, stack[l], DOWN, NULL, current, data->rows, threads);
+        free(current);
+        if (result < 0)
+            return rbm_fail(error, result, "out of memory for %lld reconstructions",
+                            (long long)data->rows);
+        current = next;
+    }
+    *out = current;
+    return 0;
+}
+
+/* For the trainer: the data set of rows' hidden probabilities under one RBM (a stack's next
+ * layer trains on it). */
+int rbm_layer_features(RbmDataset **out, const RbmModel *rbm, const RbmDataset *data, int threads,
+                       RbmError *error)
+{
+    *out = NULL;
+    float *features = NULL;
+    int result = pass(&features, rbm, UP, data, NULL, data->rows, threads);
+    if (result == 0 && (result = rbm_dataset_from_values(out, features, data->rows, rbm->hidden,
+                                                         data->path)) < 0)
+        free(features);
+    if (result < 0)
+        return rbm_fail(error, result, "out of memory for %lld x %lld features",
+                        (long long)data->rows, (long long)rbm->hidden);
+    return 0;
+}
