@@ -15,6 +15,7 @@
 #include "pcg32.h"
 #include "rbm/rbm.h"
 #include "reference_cd.h"
+#include "schedule.h"
 
 /* A data set of probabilities: a mix of exact 0s and 1s and fractions, as images have. When
  * eight_bit, it is stored as bytes (value / 255) like IDX data. */
@@ -60,21 +61,25 @@ static void small_settings(RbmSettings *s)
     s->threads = 2;
 }
 
-static void compare_with_reference(int eight_bit)
+/* The library's options, mirrored into the reference run. */
+typedef void (*Configure)(RbmSettings *settings, ReferenceRun *run);
+
+static void compare_with_reference_using(int eight_bit, Configure configure, const char *what)
 {
     RbmDataset *data = make_dataset(45, 20, 7, eight_bit); /* last batch: 5 rows */
     RbmSettings settings;
     small_settings(&settings);
-    RbmError error = {{0}};
-    RbmModel *model = NULL;
-    assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
-
     float *dense = malloc((size_t)(data->rows * data->columns) * sizeof(float));
     for (int64_t r = 0; r < data->rows; r++)
         rbm_dataset_row(data, r, dense + r * data->columns);
     ReferenceRun run = {data->rows, data->columns, settings.hidden, settings.batch_size,
                         settings.epochs, settings.learning_rate, settings.momentum,
                         settings.weight_decay, settings.init_std, settings.seed, dense};
+    if (configure)
+        configure(&settings, &run);
+    RbmError error = {{0}};
+    RbmModel *model = NULL;
+    assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
     float W[8 * 20], hb[8], vb[20];
     reference_train(&run, W, hb, vb);
     double worst = 0, moved = 0;
@@ -86,7 +91,8 @@ static void compare_with_reference(int eight_bit)
         worst = fmax(worst, fabs((double)hb[i] - model->hidden_bias[i]));
     for (int i = 0; i < 20; i++)
         worst = fmax(worst, fabs((double)vb[i] - model->visible_bias[i]));
-    print_message("largest difference from the reference: %g (weights up to %g)\n", worst, moved);
+    print_message("%s: largest difference from the reference: %g (weights up to %g)\n", what,
+                  worst, moved);
     assert_true(worst < 1e-5);
     assert_true(moved > 0.05); /* training moved the weights well beyond their start */
     free(dense);
@@ -94,10 +100,112 @@ static void compare_with_reference(int eight_bit)
     rbm_dataset_free(data);
 }
 
+static void compare_with_reference(int eight_bit)
+{
+    compare_with_reference_using(eight_bit, NULL, "CD-1");
+}
+
 static void test_matches_reference_floats(void **state) { (void)state; compare_with_reference(0); }
 static void test_matches_reference_bytes(void **state) { (void)state; compare_with_reference(1); }
 
+static void cd_3(RbmSettings *s, ReferenceRun *run) { s->cd_steps = run->cd_steps = 3; }
+static void pcd(RbmSettings *s, ReferenceRun *run) { s->persistent = run->persistent = true; }
+static void pcd_2(RbmSettings *s, ReferenceRun *run)
+{
+    s->persistent = run->persistent = true;
+    s->cd_steps = run->cd_steps = 2;
+}
+static void shuffled(RbmSettings *s, ReferenceRun *run) { s->shuffle = run->shuffle = true; }
+static void schedules(RbmSettings *s, ReferenceRun *run)
+{
+    s->momentum_initial = run->momentum_initial = 0.5;
+    s->momentum_final = run->momentum_final = 0.8;
+    s->momentum_switch_epoch = run->momentum_switch_epoch = 2;
+    s->learning_rate_decay = run->learning_rate_decay = 0.5;
+}
+static void sparse(RbmSettings *s, ReferenceRun *run)
+{
+    s->sparsity_cost = run->sparsity_cost = 0.5;
+    s->sparsity_target = run->sparsity_target = 0.05;
+}
+static void data_bias(RbmSettings *s, ReferenceRun *run)
+{
+    s->visible_bias_init = RBM_VISIBLE_BIAS_DATA;
+    run->visible_bias_from_data = true;
+}
+static void everything(RbmSettings *s, ReferenceRun *run)
+{
+    pcd_2(s, run), shuffled(s, run), schedules(s, run), sparse(s, run), data_bias(s, run);
+}
+
+static void test_options_match_reference(void **state)
+{
+    (void)state;
+    compare_with_reference_using(1, cd_3, "CD-3");
+    compare_with_reference_using(1, pcd, "PCD");
+    compare_with_reference_using(0, pcd_2, "PCD-2");
+    compare_with_reference_using(1, shuffled, "shuffle");
+    compare_with_reference_using(1, schedules, "momentum switch, learning-rate decay");
+    compare_with_reference_using(1, sparse, "sparsity");
+    compare_with_reference_using(0, data_bias, "visible_bias_init = data");
+    compare_with_reference_using(1, everything, "all of them");
+}
+
+/* Each option changes the result (a test that the option is wired at all). */
+static void test_options_change_the_result(void **state)
+{
+    (void)state;
+    RbmDataset *data = make_dataset(45, 20, 7, 1);
+    RbmSettings base;
+    small_settings(&base);
+    RbmError error = {{0}};
+    RbmModel *plain = NULL;
+    assert_int_equal(rbm_train(&plain, &base, data, NULL, &error), 0);
+    Configure options[] = {cd_3, pcd, shuffled, schedules, sparse, data_bias};
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        RbmSettings settings = base;
+        ReferenceRun ignored = {0};
+        options[i](&settings, &ignored);
+        RbmModel *model = NULL;
+        assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
+        assert_true(memcmp(model->weights, plain->weights, sizeof(float) * (8 * 20 + 28)) != 0);
+        rbm_model_free(model);
+    }
+    rbm_model_free(plain);
+    rbm_dataset_free(data);
+}
+
+/* The shuffle is a permutation, new every epoch, the same for the same seed. */
+static void test_shuffle_order(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static int64_t a[N], b[N], c[N];
+    rbm_shuffle_order(a, N, 5, 0);
+    rbm_shuffle_order(b, N, 5, 0);
+    rbm_shuffle_order(c, N, 5, 1);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, sizeof a);
+    static int seen[N];
+    int in_place = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(a[i] >= 0 && a[i] < N && !seen[a[i]]);
+        seen[a[i]] = 1;
+        in_place += a[i] == i;
+    }
+    assert_true(in_place < 10); /* about 1 expected */
+}
+
+static RbmModel *train_configured(const RbmDataset *data, int threads, uint64_t seed,
+                                  Configure configure, const RbmDataset *validation);
+
 static RbmModel *train_with(const RbmDataset *data, int threads, uint64_t seed)
+{
+    return train_configured(data, threads, seed, NULL, NULL);
+}
+
+static RbmModel *train_configured(const RbmDataset *data, int threads, uint64_t seed,
+                                  Configure configure, const RbmDataset *validation)
 {
     RbmSettings settings;
     rbm_default_settings(&settings);
@@ -109,18 +217,69 @@ static RbmModel *train_with(const RbmDataset *data, int threads, uint64_t seed)
     settings.epochs = 3;
     settings.threads = threads;
     settings.seed = seed;
+    if (configure) {
+        ReferenceRun ignored = {0};
+        configure(&settings, &ignored);
+    }
     RbmError error = {{0}};
     RbmModel *model = NULL;
-    assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
+    RbmTrainHooks hooks = {.validation = validation};
+    int result = rbm_train(&model, &settings, data, &hooks, &error);
+    if (result != 0)
+        print_message("%s\n", error.message);
+    assert_int_equal(result, 0);
     return model;
 }
 
 static int same_parameters(const RbmModel *a, const RbmModel *b)
 {
-    size_t count = (size_t)(a->hidden * a->visible + a->hidden + a->visible);
-    return memcmp(a->weights, b->weights, count * sizeof(float)) == 0 &&
-           strcmp(a->config_text, b->config_text) == 0 &&
+    for (const RbmModel *x = a, *y = b; x || y; x = x->next, y = y->next) { /* every layer */
+        if (!x || !y || x->hidden != y->hidden || x->visible != y->visible)
+            return 0;
+        size_t count = (size_t)(x->hidden * x->visible + x->hidden + x->visible);
+        if (memcmp(x->weights, y->weights, count * sizeof(float)) != 0)
+            return 0;
+    }
+    return strcmp(a->config_text, b->config_text) == 0 &&
            strcmp(a->metadata_json, b->metadata_json) == 0;
+}
+
+static void stack(RbmSettings *s, ReferenceRun *run)
+{
+    (void)run;
+    s->layers = (RbmIntList){3, {37, 19, 6}};
+    s->layer_epochs = (RbmIntList){2, {3, 2}};
+}
+static void monitored(RbmSettings *s, ReferenceRun *run)
+{
+    everything(s, run);
+    s->validation_fraction = 0.2;
+}
+
+/* Every option, and stacks, keep the promise: the same bits at any thread count. */
+static void test_options_same_bits_any_thread_count(void **state)
+{
+    (void)state;
+    RbmDataset *data = make_dataset(203, 37, 3, 1);
+    Configure options[] = {everything, monitored, stack};
+    const char *names[] = {"PCD-2 + shuffle + schedules + sparsity + data bias",
+                           "the same with validation_fraction", "a stack 37,19,6"};
+    for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
+        RbmModel *first = train_configured(data, 1, 11, options[o], NULL);
+        const int threads[] = {2, 3, 7};
+        for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+            RbmModel *other = train_configured(data, threads[i], 11, options[o], NULL);
+            print_message("%s, threads %d: %s\n", names[o], threads[i],
+                          same_parameters(first, other) ? "same bits" : "DIFFERENT");
+            assert_true(same_parameters(first, other));
+            rbm_model_free(other);
+        }
+        RbmModel *reseeded = train_configured(data, 2, 12, options[o], NULL);
+        assert_false(same_parameters(first, reseeded));
+        rbm_model_free(reseeded);
+        rbm_model_free(first);
+    }
+    rbm_dataset_free(data);
 }
 
 static void test_same_bits_any_thread_count(void **state)
@@ -159,6 +318,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_reference_floats),
         cmocka_unit_test(test_matches_reference_bytes),
+        cmocka_unit_test(test_options_match_reference),
+        cmocka_unit_test(test_options_change_the_result),
+        cmocka_unit_test(test_shuffle_order),
+        cmocka_unit_test(test_options_same_bits_any_thread_count),
         cmocka_unit_test(test_same_bits_any_thread_count),
         cmocka_unit_test(test_blas_buffer_guard_is_used),
     };
