@@ -283,6 +283,34 @@ RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmData
 RBM_API int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data,
                               double *epoch_seconds, RbmError *error);
 
+/* ---------------------------------------------------------------- evaluation */
+
+typedef struct RbmAisSettings {
+    int64_t runs;         /* runs = 100: independent annealing runs */
+    int64_t temperatures; /* temperatures = 14500: 0..0.5..0.9..1 in 500 : 4000 : 10000 steps */
+    uint64_t seed;        /* seed = 1 */
+    int threads;          /* threads = 0: all cores; never changes the result */
+} RbmAisSettings;
+RBM_API void rbm_default_ais_settings(RbmAisSettings *ais);
+
+typedef struct RbmEvaluation {
+    double recon_error;       /* mean (v - vp)^2, vp the mean-field reconstruction */
+    double free_energy;       /* mean F(v) over the rows */
+    double pseudo_likelihood; /* mean, as scikit-learn's score_samples */
+    double log_z;             /* log partition function */
+    double log_z_stderr;      /* 0 when exact */
+    int log_z_exact;          /* 1: by enumeration (at most 20 hidden or 20 visible units) */
+    double avg_log_prob;      /* mean log p(v) = -F(v) - log Z */
+    int binarized;            /* 1 when the rows were not all 0/1 and were thresholded at 0.5
+                                 for free_energy, pseudo_likelihood and avg_log_prob */
+} RbmEvaluation;
+
+/* Evaluates the first RBM of `model` on `data`. log Z is exact when the model has at most 20
+ * hidden or 20 visible units, else estimated by AIS with `ais` (NULL: the defaults), from a
+ * base-rate model fitted to the data's means. */
+RBM_API int rbm_model_evaluate(const RbmModel *model, const RbmDataset *data,
+                               const RbmAisSettings *ais, RbmEvaluation *out, RbmError *error);
+
 /* ---------------------------------------------------------------- environment */
 
 RBM_API const char *rbm_version(void);
