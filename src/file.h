@@ -13,10 +13,6 @@ int rbm_read_file(const char *path, size_t max_bytes, char **out, size_t *size, 
 /* Number of '\n' in text[0..length). */
 size_t rbm_count_lines(const char *text, size_t length);
 
-/* Writes `path` atomically: `write` fills the temporary file `temp_path` (a sibling of path),
- * which is then flushed to disk and renamed over `path`. On failure `path` is untouched and the
- * temporary file is removed. */
-typedef int (*RbmWriteFunction)(const char *temp_path, void *user, RbmError *error);
-int rbm_write_atomically(const char *path, RbmWriteFunction write, void *user, RbmError *error);
+/* rbm_write_atomically (rbm.h) writes every output: temporary file, fsync, rename. */
 
 #endif

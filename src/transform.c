@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "error.h"
 #include "kernels.h"
+#include "pcg32.h"
 #include "memory.h"
 #include "rbm/rbm.h"
 #include "transform.h"
@@ -140,5 +141,80 @@ int rbm_layer_features(RbmDataset **out, const RbmModel *rbm, const RbmDataset *
     if (result < 0)
         return rbm_fail(error, result, "out of memory for %lld x %lld features",
                         (long long)data->rows, (long long)rbm->hidden);
+    return 0;
+}
+
+#define SAMPLE_STREAM 0x5341u /* "SA": chain c draws from stream SAMPLE_STREAM + (c << 16) */
+
+/* One chain of the top RBM: `steps` Gibbs steps; leaves the visible probabilities in out[V]. */
+static void gibbs_chain(float *out, const RbmModel *top, int64_t steps, uint64_t seed,
+                        int64_t chain, float *v, float *h)
+{
+    const int64_t V = top->visible, H = top->hidden;
+    Pcg32 rng;
+    pcg32_seed(&rng, seed, SAMPLE_STREAM + ((uint64_t)chain << 16));
+    for (int64_t j = 0; j < V; j++)
+        v[j] = pcg32_uniform_reference(&rng) < rbm_sigmoid_scalar(top->visible_bias[j]) ? 1.0f : 0.0f;
+    for (int64_t step = 0; step < steps; step++) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)H, (int)V, 1.0f, top->weights, (int)V, v, 1,
+                    0.0f, h, 1);
+        for (int64_t k = 0; k < H; k++)
+            h[k] = pcg32_uniform_reference(&rng) < rbm_sigmoid_scalar(h[k] + top->hidden_bias[k]) ? 1.0f : 0.0f;
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)H, (int)V, 1.0f, top->weights, (int)V, h, 1,
+                    0.0f, out, 1);
+        rbm_sigmoid_bias(out, out, top->visible_bias, (size_t)V);
+        if (step + 1 < steps)
+            for (int64_t j = 0; j < V; j++)
+                v[j] = pcg32_uniform_reference(&rng) < out[j] ? 1.0f : 0.0f;
+    }
+    if (steps == 0)
+        for (int64_t j = 0; j < V; j++)
+            out[j] = rbm_sigmoid_scalar(top->visible_bias[j]);
+}
+
+int rbm_model_sample(const RbmModel *model, int64_t n, int64_t steps, uint64_t seed, int threads,
+                     float **out, RbmError *error)
+{
+    *out = NULL;
+    if (n < 1 || steps < 0)
+        return rbm_fail(error, -EINVAL, "sampling needs at least 1 chain and 0 or more steps");
+    if (threads <= 0)
+        threads = rbm_default_threads();
+    const RbmModel *stack[RBM_MAX_LAYERS];
+    int64_t layers = 0;
+    for (const RbmModel *rbm = model; rbm && layers < RBM_MAX_LAYERS; rbm = rbm->next)
+        stack[layers++] = rbm;
+    const RbmModel *top = stack[layers - 1];
+    float *current = rbm_malloc((size_t)(n * top->visible) * sizeof(float));
+    if (!current)
+        return rbm_fail(error, -ENOMEM, "out of memory for %lld samples", (long long)n);
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        float *v = rbm_malloc((size_t)top->visible * sizeof(float));
+        float *h = rbm_malloc((size_t)top->hidden * sizeof(float));
+        if (!v || !h) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic)
+        for (int64_t chain = 0; chain < n; chain++)
+            if (v && h)
+                gibbs_chain(current + chain * top->visible, top, steps, seed, chain, v, h);
+        free(v);
+        free(h);
+    }
+    for (int64_t l = layers - 2; l >= 0 && !failed; l--) { /* down the stack, mean-field */
+        float *next = NULL;
+        if (pass(&next, stack[l], DOWN, NULL, current, n, threads) < 0)
+            failed = 1;
+        free(current);
+        current = next;
+    }
+    if (failed) {
+        free(current);
+        return rbm_fail(error, -ENOMEM, "out of memory for %lld samples", (long long)n);
+    }
+    *out = current;
     return 0;
 }

@@ -623,6 +623,147 @@ class ShippedConfigs(Workspace):
             self.assertEqual(m["weights"].shape, (300, 784))
 
 
+class UsingModels(Workspace):
+    """rbm transform, reconstruct, sample, filters, eval and plot on a small stack trained with
+    the training options and a validation set; the numbers are checked against NumPy."""
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(5)
+        self.data = (rng.random((300, 36)) < rng.random(36)).astype(np.float32)
+        np.save(self.path("data.npy"), self.data)
+        np.save(self.path("wide.npy"), np.zeros((4, 35), np.float32))
+        self.ini = self.write("stack.ini",
+                              f"[data]\ntrain = {self.path('data.npy')}\nvalidation_fraction = 0.2\n"
+                              "[model]\nlayers = 36,12,5\nvisible_bias_init = data\n"
+                              "[train]\nepochs = 3\nbatch_size = 20\ncd_steps = 2\nshuffle = true\n"
+                              "momentum_switch_epoch = 1\nsparsity_cost = 0.1\n"
+                              f"[output]\nmodel = {self.path('stack.npz')}\nlog = {self.path('log.jsonl')}\n")
+        result = run("train", self.ini, "--quiet")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "")  # --quiet: nothing on success
+
+    def layers(self):
+        archive = np.load(self.path("stack.npz"))
+        return [(archive["weights"], archive["hidden_bias"], archive["visible_bias"]),
+                (archive["layer2_weights"], archive["layer2_hidden_bias"],
+                 archive["layer2_visible_bias"])]
+
+    def test_log_has_the_monitors_per_layer(self):
+        with open(self.path("log.jsonl")) as f:
+            records = [json.loads(line) for line in f]
+        self.assertEqual([(r["layer"], r["epoch"]) for r in records],
+                         [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)])
+        for r in records:
+            for key in ("validation_recon_error", "free_energy_gap", "pseudo_likelihood"):
+                self.assertTrue(np.isfinite(r[key]), (key, r))
+            self.assertAlmostEqual(r["free_energy_gap"],
+                                   r["free_energy_validation"] - r["free_energy_train"], places=5)
+
+    def test_transform_and_reconstruct_match_numpy(self):
+        out = self.path("features.npy")
+        result = run("transform", self.path("stack.npz"), self.path("data.npy"), "-o", out,
+                     "--threads", "2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        sigmoid = lambda x: 1 / (1 + np.exp(-x))
+        (w1, h1, v1), (w2, h2, v2) = self.layers()
+        up1 = sigmoid(self.data @ w1.T + h1)
+        up2 = sigmoid(up1 @ w2.T + h2)
+        self.assertLess(np.abs(np.load(out) - up2).max(), 1e-5)
+        out1 = self.path("features1.npy")
+        run("transform", self.path("stack.npz"), self.path("data.npy"), "-o", out1, "--threads", "1")
+        self.assertEqual(self.read("features.npy"), self.read("features1.npy"))
+        recon = self.path("recon.npy")
+        result = run("reconstruct", self.path("stack.npz"), self.path("data.npy"), "-o", recon)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        down = sigmoid(sigmoid(up2 @ w2 + v2) @ w1 + v1)
+        self.assertLess(np.abs(np.load(recon) - down).max(), 1e-5)
+
+    def test_sample_and_pictures(self):
+        a, b = self.path("a.npy"), self.path("b.npy")
+        for out, threads in ((a, "1"), (b, "3")):
+            result = run("sample", self.path("stack.npz"), "-n", "7", "--gibbs-steps", "20",
+                         "--seed", "4", "-o", out, "--threads", threads)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.read("a.npy"), self.read("b.npy"))
+        samples = np.load(a)
+        self.assertEqual(samples.shape, (7, 36))
+        self.assertTrue(((samples >= 0) & (samples <= 1)).all())
+        run("sample", self.path("stack.npz"), "-n", "7", "--gibbs-steps", "20", "--seed", "5", "-o", b)
+        self.assertNotEqual(self.read("a.npy"), self.read("b.npy"))
+        for args in (("sample", self.path("stack.npz"), "-n", "9", "-o", self.path("s.png")),
+                     ("filters", self.path("stack.npz"), "-o", self.path("f.png")),
+                     ("reconstruct", self.path("stack.npz"), self.path("data.npy"), "-o",
+                      self.path("r.png"), "--limit", "10"),
+                     ("plot", self.path("log.jsonl"), "-o", self.path("c.png"))):
+            result = run(*args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with open(args[args.index("-o") + 1], "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        result = run("plot", self.path("log.jsonl"), "-o", self.path("c.svg"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(self.path("c.svg")) as f:
+            svg = f.read()
+        self.assertIn("<svg", svg)
+        self.assertEqual(svg.count("<path"), 4)  # the axes and three curves
+
+    def test_eval_exact_for_small_models(self):
+        result = run("eval", self.path("stack.npz"), self.path("data.npy"), "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        e = json.loads(result.stdout)
+        self.assertEqual(e["log_z_method"], "exact")  # 12 hidden units: enumerated
+        self.assertEqual(e["log_z_stderr"], 0)
+        # brute force over the 2^12 hidden states, in NumPy
+        w, h, v = (x.astype(np.float64) for x in self.layers()[0])
+        states = ((np.arange(4096)[:, None] >> np.arange(12)) & 1).astype(np.float64)
+        terms = states @ h + np.logaddexp(0, states @ w + v).sum(axis=1)
+        log_z = np.logaddexp.reduce(terms)
+        free_energy = -(self.data @ v) - np.logaddexp(0, self.data @ w.T + h).sum(axis=1)
+        self.assertAlmostEqual(e["log_z"], log_z, places=4)
+        self.assertAlmostEqual(e["avg_log_prob"], -free_energy.mean() - log_z, places=3)
+        for key in ("recon_error", "free_energy", "pseudo_likelihood"):
+            self.assertIn(key, e)
+
+    def test_bad_arguments(self):
+        model = self.path("stack.npz")
+        cases = [(("transform", model, self.path("wide.npy"), "-o", self.path("x.npy")),
+                  "35 columns"),
+                 (("transform", model, self.path("data.npy")), "-o OUTPUT is required"),
+                 (("transform", model, self.path("data.npy"), "-o", self.path("x.txt")), ".npy"),
+                 (("sample", model, "-n", "0", "-o", self.path("x.npy")), "-n '0'"),
+                 (("filters", model, "-o", self.path("x.png"), "--tile", "5x5"), "--tile 5x5"),
+                 (("eval", self.path("nothing.npz"), self.path("data.npy")), "nothing.npz"),
+                 (("plot", self.write("bad.jsonl", '{"recon_error": 1}\nnot json\n'), "-o",
+                   self.path("x.svg")), "bad.jsonl:2")]
+        for args, fragment in cases:
+            result = run(*args)
+            self.assertEqual(result.returncode, 2, (args, result.stderr))
+            self.assertIn(fragment, result.stderr)
+            self.assertFalse(os.path.exists(self.path("x.npy")) or os.path.exists(self.path("x.svg")))
+
+    def test_stack_resumes_in_its_second_layer(self):
+        """Stopped in layer 2 by SIGKILL at random moments, resumed: the same bytes."""
+        with open(self.ini) as f:
+            text = f.read()
+        ini = self.write("again.ini", text.replace("stack.npz", "again.npz")
+                         .replace("epochs = 3", "epochs = 400")
+                         .replace("[output]", "[output]\ncheckpoint_seconds = 0.01")
+                         .replace(f"log = {self.path('log.jsonl')}", ""))
+        result = run("train", ini, "--quiet")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        reference = self.read("again.npz")
+        kills = 0
+        for seed in range(3):
+            for name in ("again.npz", "again.npz.ckpt", "again.npz.ckpt.layer1.npz"):
+                if os.path.exists(self.path(name)):
+                    os.remove(self.path(name))
+            kills += kill_and_resume(RBM, ini, self.path("again.npz"),
+                                     self.path("again.npz.ckpt"), random.Random(seed), 0.3)
+            self.assertEqual(self.read("again.npz"), reference)
+        print(f"{kills} kills over 3 trials", file=sys.stderr)
+        self.assertGreater(kills, 0)
+
+
 class Learning(Workspace):
     """On 2,000 Fashion-MNIST images the reconstruction error falls every epoch for 3 epochs."""
 

@@ -283,6 +283,23 @@ RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmData
 RBM_API int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data,
                               double *epoch_seconds, RbmError *error);
 
+/* out[n][visible] = samples from the model: n Gibbs chains of `steps` steps in the top RBM,
+ * started from v ~ Bernoulli(sigmoid(vb)); chain c draws from a stream of its own, so the
+ * result is the same for any thread count. The top RBM's visible probabilities are then passed
+ * down the stack, mean-field. *out is allocated; free() it. */
+RBM_API int rbm_model_sample(const RbmModel *model, int64_t n, int64_t steps, uint64_t seed,
+                             int threads, float **out, RbmError *error);
+
+/* Writes values[rows][columns] as a float32 .npy file, atomically. */
+RBM_API int rbm_save_npy(const char *path, const float *values, int64_t rows, int64_t columns,
+                         RbmError *error);
+
+/* Writes `path` crash-safely: write_file fills the temporary file temp_path (a sibling of
+ * path), which is then flushed to disk and renamed over path. On failure path is untouched. */
+typedef int (*RbmWriteFunction)(const char *temp_path, void *user, RbmError *error);
+RBM_API int rbm_write_atomically(const char *path, RbmWriteFunction write_file, void *user,
+                                 RbmError *error);
+
 /* ---------------------------------------------------------------- evaluation */
 
 typedef struct RbmAisSettings {

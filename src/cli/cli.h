@@ -25,5 +25,9 @@ int cli_bench(int argc, char **argv);
 void cli_bench_usage(FILE *out);
 void cli_train_usage(FILE *out);
 void cli_info_usage(FILE *out);
+/* transform, reconstruct, sample, filters, eval */
+int cli_use(const char *command, int argc, char **argv);
+void cli_use_usage(FILE *out);
+int cli_plot(int argc, char **argv);
 
 #endif

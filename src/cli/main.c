@@ -34,6 +34,12 @@ static void usage(FILE *out)
             "  train CONFIG [-s SECTION.KEY=VALUE]...   train a model (rbm train --help)\n"
             "  info MODEL                               describe a trained model\n"
             "  bench CONFIG [OPTIONS]                   speed against the sgemm floor (rbm bench --help)\n"
+            "  transform MODEL DATA -o FEATURES.npy     hidden probabilities through every layer\n"
+            "  reconstruct MODEL DATA -o OUT.npy|.png   mean-field reconstructions\n"
+            "  sample MODEL -n N -o OUT.png|.npy        Gibbs samples from the model\n"
+            "  filters MODEL -o FILTERS.png             each hidden unit's weights as a tile\n"
+            "  eval MODEL DATA [--json]                 recon error, free energy, log Z, log p\n"
+            "  plot LOG.jsonl -o CURVES.svg|.png        training curves from the JSON log\n"
             "  --version                                versions of rbm, OpenBLAS, OpenMP\n"
             "  --help                                   this text\n");
 }
@@ -87,6 +93,12 @@ int main(int argc, char **argv)
         return cli_info(argc - 1, argv + 1);
     if (strcmp(command, "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
+    const char *const use_commands[] = {"transform", "reconstruct", "sample", "filters", "eval"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(command, use_commands[i]) == 0)
+            return cli_use(command, argc - 1, argv + 1);
+    if (strcmp(command, "plot") == 0)
+        return cli_plot(argc - 1, argv + 1);
     if (strcmp(command, "--version") == 0 || strcmp(command, "version") == 0)
         return version();
     if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||

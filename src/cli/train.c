@@ -1,6 +1,7 @@
 /* rbm train CONFIG [-s SECTION.KEY=VALUE]... */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -16,13 +17,14 @@ void cli_train_usage(FILE *out)
     rbm_default_settings(&defaults);
     fprintf(out,
             "usage: rbm train CONFIG [-s|--set SECTION.KEY=VALUE]... [--resume CHECKPOINT]\n"
-            "                        [--profile]\n"
+            "                        [--profile] [--quiet]\n"
             "\n"
-            "Trains an RBM by CD-1 with momentum on the data CONFIG names, and writes the model.\n"
+            "Trains an RBM (CD-k or persistent CD, with momentum), or a stack of them, on the data\nCONFIG names, and writes the model.\n"
             "Overrides apply after the file, in order. Exit status: 0 done, 2 bad arguments,\n"
             "config or data, 1 anything else, 130/143 stopped by SIGINT/SIGTERM.\n"
             "--resume continues a run from its checkpoint; the result is the same, byte for\n"
             "byte, as a run that was never stopped. --profile prints where the time went.\n"
+            "On a terminal a progress bar shows each epoch's batches; --quiet prints errors only.\n"
             "SIGINT or SIGTERM finish the current mini-batch, write a checkpoint and the model\n"
             "so far, and print the command that resumes; a second SIGINT exits at once.\n"
             "\n"
@@ -46,20 +48,83 @@ typedef struct Progress {
     FILE *log;
     const char *log_path;
     int log_failed;
+    int quiet;           /* --quiet: errors only */
+    int terminal;        /* stderr is a terminal: a progress bar, redrawn in place */
+    double last_drawn;   /* when the bar was last drawn */
+    int bar_shown;       /* a bar is on the current line */
 } Progress;
+
+/* A JSON number, or null for NaN (JSON has no NaN). */
+static const char *json_number(char *buffer, size_t size, double value)
+{
+    if (!isfinite(value))
+        return "null";
+    snprintf(buffer, size, "%.9g", value);
+    return buffer;
+}
+
+static void on_batch(const RbmBatchReport *report, void *user)
+{
+    Progress *progress = user;
+    double now = cli_now();
+    if (progress->quiet || !progress->terminal ||
+        (now - progress->last_drawn < 0.1 && report->batch < report->batches))
+        return;
+    progress->last_drawn = now;
+    enum { BAR = 30 };
+    char bar[BAR + 1];
+    int filled = (int)(BAR * report->batch / report->batches);
+    for (int i = 0; i < BAR; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[BAR] = '\0';
+    double rate = report->epoch_seconds > 0 ? report->batch / report->epoch_seconds : 0;
+    double eta = rate > 0 ? (report->batches - report->batch) / rate : 0;
+    char layer[32] = "";
+    if (report->layers > 1)
+        snprintf(layer, sizeof layer, "layer %lld/%lld ", (long long)report->layer,
+                 (long long)report->layers);
+    fprintf(stderr, "\r%sepoch %lld/%lld [%s] %lld/%lld batches  %.1f batches/s  ETA %.0f s \033[K",
+            layer, (long long)report->epoch, (long long)report->epochs, bar,
+            (long long)report->batch, (long long)report->batches, rate, eta);
+    progress->bar_shown = 1;
+}
 
 static int on_epoch(const RbmEpochReport *report, void *user)
 {
     Progress *progress = user;
-    fprintf(stderr, "epoch %lld/%lld  recon_error %.6f  %.3f s  %.0f samples/s\n",
-            (long long)report->epoch, (long long)report->epochs, report->recon_error,
-            report->seconds, report->samples_per_second);
+    char a[32], b[32], c[32], d[32], e[32], f[32];
+    if (progress->bar_shown) {
+        fprintf(stderr, "\r\033[K");
+        progress->bar_shown = 0;
+    }
+    if (!progress->quiet) {
+        char layer[32] = "";
+        if (report->layers > 1)
+            snprintf(layer, sizeof layer, "layer %lld/%lld ", (long long)report->layer,
+                     (long long)report->layers);
+        fprintf(stderr, "%sepoch %lld/%lld  recon_error %.6f  %.3f s  %.0f samples/s", layer,
+                (long long)report->epoch, (long long)report->epochs, report->recon_error,
+                report->seconds, report->samples_per_second);
+        if (isfinite(report->validation_recon_error))
+            fprintf(stderr, "  validation %.6f  free-energy gap %.3f  pseudo-likelihood %.3f",
+                    report->validation_recon_error, report->free_energy_gap,
+                    report->pseudo_likelihood);
+        fprintf(stderr, "\n");
+    }
     if (progress->log) {
         fprintf(progress->log,
-                "{\"epoch\": %lld, \"recon_error\": %.9g, \"seconds\": %.6f, "
-                "\"samples_per_second\": %.3f}\n",
-                (long long)report->epoch, report->recon_error, report->seconds,
-                report->samples_per_second);
+                "{\"layer\": %lld, \"epoch\": %lld, \"recon_error\": %.9g, \"seconds\": %.6f, "
+                "\"samples_per_second\": %.3f, \"validation_recon_error\": %s, "
+                "\"free_energy_train\": %s, \"free_energy_validation\": %s, "
+                "\"free_energy_gap\": %s, \"pseudo_likelihood\": %s}\n",
+                (long long)report->layer, (long long)report->epoch, report->recon_error,
+                report->seconds, report->samples_per_second,
+                json_number(a, sizeof a, report->validation_recon_error),
+                json_number(b, sizeof b, report->free_energy_train),
+                json_number(c, sizeof c, report->free_energy_validation),
+                json_number(d, sizeof d, report->free_energy_gap),
+                json_number(e, sizeof e, report->pseudo_likelihood));
+        (void)f;
         if (fflush(progress->log) != 0 && !progress->log_failed) {
             progress->log_failed = errno ? errno : EIO;
             fprintf(stderr, "rbm: %s: cannot write the log: %s\n", progress->log_path,
@@ -141,7 +206,7 @@ int cli_train(int argc, char **argv)
     RbmError error = {{0}};
     const char *config_path = NULL;
     const char **overrides = calloc((size_t)argc, sizeof *overrides);
-    int override_count = 0, profiling = 0;
+    int override_count = 0, profiling = 0, quiet = 0;
     const char *resume = NULL;
     if (!overrides)
         return EXIT_FAILURE_OTHER;
@@ -160,6 +225,8 @@ int cli_train(int argc, char **argv)
             overrides[override_count++] = argv[++i];
         } else if (strcmp(arg, "--profile") == 0) {
             profiling = 1;
+        } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
+            quiet = 1;
         } else if (strcmp(arg, "--resume") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "rbm train: --resume needs a CHECKPOINT\n");
@@ -201,47 +268,69 @@ int cli_train(int argc, char **argv)
     if (result != 0)
         return cli_report(result, &error);
 
-    RbmDataset *data = NULL;
+    /* From here on SIGINT and SIGTERM stop the run cleanly, data loading included. */
+    install_signal_handlers();
+    RbmDataset *data = NULL, *validation = NULL;
     CliTimes io = {0};
     double start = cli_now();
     result = rbm_dataset_load(&data, settings.train_path, settings.format, settings.scale,
                               settings.limit, &error);
-    if (result != 0)
+    if (result == 0 && settings.validation_path[0])
+        result = rbm_dataset_load(&validation, settings.validation_path, settings.format,
+                                  settings.scale, 0, &error);
+    if (result != 0) {
+        rbm_dataset_free(data);
         return cli_report(result, &error);
+    }
     io.load_seconds = cli_now() - start;
+    if (stop_signal) { /* before any training: there is nothing to save */
+        fprintf(stderr, "rbm: %s before training started; nothing was written\n",
+                strsignal(stop_signal));
+        rbm_dataset_free(data);
+        rbm_dataset_free(validation);
+        return 128 + stop_signal;
+    }
     char checkpoint[RBM_PATH_MAX + 8];
     rbm_checkpoint_path(&settings, checkpoint);
     if ((result = check_writable(settings.model_path, &error)) != 0 ||
         (result = check_writable(checkpoint, &error)) != 0) {
         rbm_dataset_free(data);
+        rbm_dataset_free(validation);
         return cli_report(result, &error);
     }
-    Progress progress = {.log_path = settings.log_path};
+    Progress progress = {.log_path = settings.log_path, .quiet = quiet,
+                         .terminal = isatty(STDERR_FILENO)};
     if (settings.log_path[0]) {
         progress.log = fopen(settings.log_path, resume ? "a" : "w"); /* resume: keep the past */
         if (!progress.log) {
             fprintf(stderr, "rbm: %s: cannot open the log: %s\n", settings.log_path,
                     strerror(errno));
             rbm_dataset_free(data);
+            rbm_dataset_free(validation);
             return EXIT_FAILURE_OTHER;
         }
     }
-    fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden, %lld epochs, %lld threads\n",
-            (long long)rbm_dataset_rows(data), (long long)rbm_dataset_columns(data),
-            (long long)settings.hidden, (long long)settings.epochs,
-            (long long)(settings.threads ? settings.threads : rbm_default_threads()));
+    if (!quiet)
+        fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden%s, %lld epochs, %lld threads\n",
+                (long long)rbm_dataset_rows(data), (long long)rbm_dataset_columns(data),
+                (long long)(settings.layers.count ? settings.layers.values[settings.layers.count - 1]
+                                                  : settings.hidden),
+                settings.layers.count ? " (a stack)" : "", (long long)settings.epochs,
+                (long long)(settings.threads ? settings.threads : rbm_default_threads()));
     RbmModel *model = NULL;
     RbmProfile profile = {0};
     RbmTrainHooks hooks = {on_epoch, &progress, profiling ? &profile : NULL, resume,
-                           &stop_signal};
-    install_signal_handlers();
+                           &stop_signal, on_batch, validation};
     result = rbm_train(&model, &settings, data, &hooks, &error);
+    if (progress.bar_shown)
+        fprintf(stderr, "\r\033[K");
     int stopped = result == -EINTR;
     if (stopped) {
         fprintf(stderr, "rbm: %s (%s)\n", error.message, strsignal(stop_signal ? stop_signal : SIGINT));
         result = 0;
     }
     rbm_dataset_free(data);
+    rbm_dataset_free(validation);
     if (progress.log && fclose(progress.log) != 0 && !progress.log_failed)
         progress.log_failed = errno;
     start = cli_now();
@@ -254,7 +343,9 @@ int cli_train(int argc, char **argv)
     rbm_profile_free(&profile);
     if (result != 0)
         return cli_report(result, &error);
-    fprintf(stderr, "rbm: wrote %s%s\n", settings.model_path, stopped ? " (the model so far)" : "");
+    if (!quiet || stopped)
+        fprintf(stderr, "rbm: wrote %s%s\n", settings.model_path,
+                stopped ? " (the model so far)" : "");
     if (stopped) {
         print_resume_command(argc, argv, checkpoint);
         return 128 + (stop_signal ? stop_signal : SIGINT);
