@@ -433,6 +433,25 @@ class Resume(Workspace):
     def test_sigterm(self):
         self.stop_with(signal.SIGTERM, 143)
 
+    def test_sigint_while_loading_the_data(self):
+        """SIGINT while the 60,000 gzip'd images load (about half a second): the load ends,
+        nothing is trained or written, and the exit status says SIGINT. The delays try to land
+        in that window; at least one must."""
+        import time
+        config = self.config(FASHION, model="early.npz")
+        hits = 0
+        for delay in (0.1, 0.2, 0.3, 0.15, 0.25):
+            process = subprocess.Popen([RBM, "train", config], stderr=subprocess.PIPE, text=True)
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=120)
+            if "before training started" in stderr:
+                hits += 1
+                self.assertEqual(process.returncode, 130, stderr)
+                self.assertIn("nothing was written", stderr)
+                self.assertFalse(os.path.exists(self.path("early.npz")))
+        self.assertGreater(hits, 0)
+
     def test_second_sigint_exits_at_once(self):
         process = subprocess.Popen([RBM, "train", self.cfg, "-s", "train.epochs=400"],
                                    stderr=subprocess.PIPE, text=True)
@@ -623,6 +642,27 @@ class ShippedConfigs(Workspace):
             self.assertEqual(m["weights"].shape, (300, 784))
 
 
+def pcg32_flips(seed, rows, units):
+    """The unit rbm flips in row r for the pseudo-likelihood: output r of PCG32 (seed, stream
+    0x504c "PL"), times units, over 2^32."""
+    mask = (1 << 64) - 1
+    multiplier = 6364136223846793005
+    increment = ((0x504C << 1) | 1) & mask
+    state = 0
+    state = (state * multiplier + increment) & mask  # pcg32_srandom_r
+    state = (state + seed) & mask
+    state = (state * multiplier + increment) & mask
+    flips = []
+    for _ in range(rows):
+        old = state
+        state = (old * multiplier + increment) & mask
+        xorshifted = (((old >> 18) ^ old) >> 27) & 0xFFFFFFFF
+        rotation = old >> 59
+        output = ((xorshifted >> rotation) | (xorshifted << ((-rotation) & 31))) & 0xFFFFFFFF
+        flips.append((output * units) >> 32)
+    return np.array(flips)
+
+
 class UsingModels(Workspace):
     """rbm transform, reconstruct, sample, filters, eval and plot on a small stack trained with
     the training options and a validation set; the numbers are checked against NumPy."""
@@ -723,6 +763,69 @@ class UsingModels(Workspace):
         self.assertAlmostEqual(e["avg_log_prob"], -free_energy.mean() - log_z, places=3)
         for key in ("recon_error", "free_energy", "pseudo_likelihood"):
             self.assertIn(key, e)
+
+    def test_pseudo_likelihood_is_scikit_learns(self):
+        """scikit-learn's BernoulliRBM.score_samples, given the same parameters and told which
+        unit to flip in each row (rbm's documented choice, PCG32 reimplemented here), gives the
+        same mean as the log's pseudo_likelihood for the validation rows."""
+        from sklearn.neural_network import BernoulliRBM
+        from sklearn.utils import check_random_state  # noqa: F401 (what score_samples calls)
+        one = self.write("one.ini", f"[data]\ntrain = {self.path('data.npy')}\n"
+                         f"validation = {self.path('held.npy')}\n[model]\nhidden = 7\n"
+                         f"[train]\nepochs = 2\nbatch_size = 20\nseed = 9\n"
+                         f"[output]\nmodel = {self.path('one.npz')}\nlog = {self.path('one.jsonl')}\n")
+        held = self.data[:57]
+        np.save(self.path("held.npy"), held)
+        result = run("train", one)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(self.path("one.jsonl")) as f:
+            last = json.loads(f.read().splitlines()[-1])
+        archive = np.load(self.path("one.npz"))
+        flips = pcg32_flips(seed=9, rows=len(held), units=held.shape[1])
+
+        class Flips(np.random.RandomState):
+            def randint(self, low, high=None, size=None, dtype=int):
+                return flips
+
+        model = BernoulliRBM(n_components=7)
+        model.components_ = archive["weights"].astype(np.float64)
+        model.intercept_hidden_ = archive["hidden_bias"].astype(np.float64)
+        model.intercept_visible_ = archive["visible_bias"].astype(np.float64)
+        model.random_state = Flips(0)
+        expected = model.score_samples(held.astype(np.float64)).mean()
+        self.assertAlmostEqual(last["pseudo_likelihood"], expected, delta=1e-3 * abs(expected))
+        # and the validation reconstruction error, in NumPy
+        sigmoid = lambda x: 1 / (1 + np.exp(-x))
+        w, h, v = (archive[k].astype(np.float64) for k in ("weights", "hidden_bias", "visible_bias"))
+        recon = sigmoid(sigmoid(held @ w.T + h) @ w + v)
+        self.assertAlmostEqual(last["validation_recon_error"], ((held - recon) ** 2).mean(), places=5)
+
+    def test_progress_bar_on_a_terminal_only(self):
+        import pty
+        leader, follower = pty.openpty()
+        ini = self.write("bar.ini", f"[data]\ntrain = {self.path('data.npy')}\n[model]\nhidden = 5\n"
+                         f"[train]\nepochs = 2\nbatch_size = 10\n[output]\nmodel = {self.path('bar.npz')}\n")
+        process = subprocess.Popen([RBM, "train", ini], stderr=follower, stdout=subprocess.DEVNULL)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+        os.close(leader)
+        shown = b"".join(chunks).decode()
+        self.assertEqual(process.returncode, 0, shown)
+        self.assertIn("30/30 batches", shown)  # the bar, drawn in place
+        self.assertIn("\r", shown)
+        self.assertIn("epoch 2/2  recon_error", shown)
+        plain = run("train", ini)  # not a terminal: epoch lines only
+        self.assertNotIn("batches", plain.stderr)
+        self.assertIn("epoch 2/2  recon_error", plain.stderr)
 
     def test_bad_arguments(self):
         model = self.path("stack.npz")

@@ -147,6 +147,7 @@ static void install_signal_handlers(void)
 {
     struct sigaction action = {0};
     action.sa_handler = on_stop_signal;
+    action.sa_flags = SA_RESTART; /* a read of the data goes on; the stop comes after it */
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);

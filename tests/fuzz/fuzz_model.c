@@ -32,7 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     RbmSettings settings;
     rbm_default_settings(&settings);
     strcpy(settings.train_path, "fuzz");
-    settings.hidden = 3;
+    settings.hidden = 3; /* as tests/fuzz/corpus/model/checkpoint.npz was made */
+    settings.batch_size = 2;
+    settings.chunk_rows = 1;
+    settings.update_strips = 1;
+    settings.persistent = 1;
     Shape shape = {.visible = 4, .hidden = 3, .batch_size = 2, .chunk_rows = 1, .strips = 1,
                    .cd_steps = 1, .persistent = true};
     float chains[2 * 3];
@@ -40,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Parameters params = {memory, memory + 12, memory + 15};
     Parameters velocity = {memory + 19, memory + 31, memory + 34};
     Progress progress = {.layer = 1};
-    rbm_checkpoint_load(path, &settings, 0x1234, &shape, &params, &velocity, chains, &progress,
+    rbm_checkpoint_load(path, &settings, 0xee209058c962744bULL, &shape, &params, &velocity, chains, &progress,
                         &error);
     close(fd);
     return 0;
