@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "memory.h"
+#include "partition.h"
 #include "rbm/rbm.h"
 
 static char directory[] = "/tmp/rbm-oom-XXXXXX";
@@ -79,6 +80,45 @@ static int job(RbmError *error)
         RbmTrainHooks hooks = {.resume = checkpoint_path};
         result = rbm_train(&resumed, &settings, csv, &hooks, error);
     }
+    /* a stack with every training option and a validation set, then every use of a model */
+    RbmModel *stack = NULL;
+    float *features = NULL, *reconstructions = NULL, *samples = NULL;
+    if (result == 0) {
+        settings.epochs = 2;
+        settings.layers = (RbmIntList){3, {6, 4, 3}};
+        settings.cd_steps = 2;
+        settings.persistent = settings.shuffle = 1;
+        settings.sparsity_cost = 0.1;
+        settings.visible_bias_init = RBM_VISIBLE_BIAS_DATA;
+        settings.validation_fraction = 0.2;
+        result = rbm_train(&stack, &settings, csv, NULL, error);
+    }
+    if (result == 0)
+        result = rbm_model_save(stack, model_path, error);
+    if (result == 0) {
+        rbm_model_free(stack);
+        stack = NULL;
+        result = rbm_model_load(&stack, model_path, error);
+    }
+    if (result == 0)
+        result = rbm_model_transform(stack, npy, 2, &features, error);
+    if (result == 0)
+        result = rbm_model_reconstruct(stack, npy, 2, &reconstructions, error);
+    if (result == 0)
+        result = rbm_model_sample(stack, 3, 4, 1, 2, &samples, error);
+    RbmEvaluation evaluation;
+    RbmAisSettings ais = {4, 30, 1, 2};
+    if (result == 0)
+        result = rbm_model_evaluate(stack, npy, &ais, &evaluation, error);
+    if (result == 0) { /* AIS, which eval uses for models above 20 x 20 */
+        const float base[6] = {0};
+        double log_z = 0, log_z_stderr = 0;
+        result = rbm_log_z_ais(stack, base, &ais, &log_z, &log_z_stderr, error);
+    }
+    if (result == 0)
+        result = rbm_save_npy(model_path, features, 20, 3, error);
+    free(features), free(reconstructions), free(samples);
+    rbm_model_free(stack);
     rbm_model_free(resumed);
     rbm_model_free(loaded);
     rbm_model_free(model);

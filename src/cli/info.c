@@ -50,9 +50,13 @@ int cli_info(int argc, char **argv)
     json_value(model->metadata_json, "final_recon_error", recon, sizeof recon);
     json_value(model->metadata_json, "rbm_version", version, sizeof version);
     printf("model: %s\n", argv[1]);
-    printf("shapes: weights %lld x %lld (hidden x visible), hidden_bias %lld, visible_bias %lld\n",
-           (long long)model->hidden, (long long)model->visible, (long long)model->hidden,
-           (long long)model->visible);
+    int64_t layer = 1;
+    for (const RbmModel *rbm = model; rbm; rbm = rbm->next, layer++)
+        printf("shapes%s: weights %lld x %lld (hidden x visible), hidden_bias %lld, "
+               "visible_bias %lld\n",
+               model->next ? (layer == 1 ? " (RBM 1 of a stack)" : " (the next RBM)") : "",
+               (long long)rbm->hidden, (long long)rbm->visible, (long long)rbm->hidden,
+               (long long)rbm->visible);
     printf("seed: %s\n", seed);
     printf("epochs trained: %s on %s samples\n", epochs, samples);
     printf("final recon_error: %s\n", recon);
