@@ -289,8 +289,14 @@ class Training(Workspace):
         with open(log) as f:
             records = [json.loads(line) for line in f]
         self.assertEqual([r["epoch"] for r in records], [1, 2, 3])
+        monitors = {"validation_recon_error", "free_energy_train", "free_energy_validation",
+                    "free_energy_gap", "pseudo_likelihood"}
         for r in records:
-            self.assertEqual(set(r), {"epoch", "recon_error", "seconds", "samples_per_second"})
+            self.assertEqual(set(r), {"layer", "epoch", "recon_error", "seconds",
+                                      "samples_per_second"} | monitors)
+            self.assertEqual(r["layer"], 1)
+            for key in monitors:  # no validation set: null, not NaN (JSON has none)
+                self.assertIsNone(r[key])
         self.assertAlmostEqual(meta["final_recon_error"], records[-1]["recon_error"], places=6)
         info = run("info", self.path("k.npz"))
         self.assertEqual(info.returncode, 0, info.stderr)
