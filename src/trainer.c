@@ -220,6 +220,7 @@ typedef struct Control {
     int checkpoint_at_end; /* write one when this epoch's report is done */
     int stop;              /* leave the loop: stop request, callback, divergence or failure */
     int64_t layer, layers; /* which RBM of a stack this run trains (1-based), of */
+    int64_t resumed_batch; /* the batch this epoch's clock started at (a resume), else 0 */
     int result;            /* 0, -EINTR, -ERANGE or a checkpoint write error */
     RbmError error;
 } Control;
@@ -271,7 +272,8 @@ static void write_checkpoint(Control *control, const RbmSettings *settings, cons
 /* Worker 0, after batch `batch` of epoch `epoch` has been applied: advances the cursor, checks
  * for divergence, and decides whether to checkpoint or stop at this boundary. */
 static void after_batch(Control *control, const RbmSettings *settings, const RbmTrainHooks *hooks,
-                        int64_t epoch, int64_t batch, int64_t batches, double batch_error)
+                        int64_t epoch, int64_t batch, int64_t batches, int64_t samples_done,
+                        double batch_error)
 {
     Progress *p = &control->progress;
     control->checkpoint_now = control->checkpoint_at_end = 0;
@@ -288,9 +290,9 @@ static void after_batch(Control *control, const RbmSettings *settings, const Rbm
     p->epoch = epoch;
     p->batch = batch + 1; /* the epoch's end moves the cursor on to the next epoch */
     if (hooks->on_batch) {
-        RbmBatchReport report = {epoch + 1, settings->epochs, batch + 1, batches,
+        RbmBatchReport report = {epoch + 1, settings->epochs, batch + 1, batches, samples_done,
                                  control->layer, control->layers,
-                                 rbm_now() - control->epoch_start};
+                                 rbm_now() - control->epoch_start, control->resumed_batch};
         hooks->on_batch(&report, hooks->user);
     }
     int stop = hooks->stop_request && *hooks->stop_request;
@@ -347,6 +349,7 @@ static void after_epoch(Control *control, const RbmSettings *settings, const Rbm
         write_checkpoint(control, settings, data, shape, w);
     control->checkpoint_at_end = 0;
     control->epoch_start = rbm_now();
+    control->resumed_batch = 0;
 }
 
 /* Monitor unit `unit`: a chunk of the validation rows, then of the training subset. */
@@ -405,7 +408,8 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
                 double batch_error = 0;
                 for (int64_t chunk = 0; chunk < chunks; chunk++)
                     batch_error += batch.chunk_squared_error[chunk];
-                after_batch(control, settings, hooks, epoch, b, batches, batch_error);
+                after_batch(control, settings, hooks, epoch, b, batches,
+                            batch.first_row + batch.rows, batch_error);
             }
             BARRIER(timer);
             /* Every thread reads the shared flags between two barriers, where worker 0 does
@@ -548,6 +552,7 @@ static int run(RbmModel **out, const RbmSettings *settings, const RbmDataset *da
     omp_set_dynamic(0);
     const double run_start = rbm_now();
     control->epoch_start = control->last_checkpoint = run_start;
+    control->resumed_batch = control->progress.batch;
 #pragma omp parallel num_threads(threads)
     work(&w, control, settings, data, &shape, hooks);
     if (profile)

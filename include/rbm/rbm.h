@@ -214,8 +214,10 @@ typedef struct RbmEpochReport {
 typedef struct RbmBatchReport {
     int64_t epoch, epochs;   /* 1-based epoch of the run */
     int64_t batch, batches;  /* batches done in this epoch, of */
+    int64_t samples;         /* rows done in this epoch */
     int64_t layer, layers;   /* 1-based RBM of a stack */
     double epoch_seconds;    /* since the epoch started (or resumed) */
+    int64_t resumed_batch;   /* batches of this epoch done before a resume (not timed) */
 } RbmBatchReport;
 typedef void (*RbmBatchCallback)(const RbmBatchReport *report, void *user);
 

@@ -77,15 +77,18 @@ static void on_batch(const RbmBatchReport *report, void *user)
     for (int i = 0; i < BAR; i++)
         bar[i] = i < filled ? '#' : '.';
     bar[BAR] = '\0';
-    double rate = report->epoch_seconds > 0 ? report->batch / report->epoch_seconds : 0;
+    /* after a resume the clock covers only the batches since */
+    const int64_t timed = report->batch - report->resumed_batch;
+    double rate = report->epoch_seconds > 0 ? timed / report->epoch_seconds : 0;
     double eta = rate > 0 ? (report->batches - report->batch) / rate : 0;
+    double samples_rate = report->batch > 0 ? rate * report->samples / report->batch : 0;
     char layer[32] = "";
     if (report->layers > 1)
         snprintf(layer, sizeof layer, "layer %lld/%lld ", (long long)report->layer,
                  (long long)report->layers);
-    fprintf(stderr, "\r%sepoch %lld/%lld [%s] %lld/%lld batches  %.1f batches/s  ETA %.0f s \033[K",
+    fprintf(stderr, "\r%sepoch %lld/%lld [%s] %lld/%lld batches  %.0f samples/s  ETA %.0f s \033[K",
             layer, (long long)report->epoch, (long long)report->epochs, bar,
-            (long long)report->batch, (long long)report->batches, rate, eta);
+            (long long)report->batch, (long long)report->batches, samples_rate, eta);
     progress->bar_shown = 1;
 }
 
