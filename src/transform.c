@@ -100,6 +100,26 @@ int rbm_model_transform(const RbmModel *model, const RbmDataset *data, int threa
     return 0;
 }
 
+/* *values = rows of the visible units of RBM `count` (1-based, counted up the stack), passed
+ * down, mean-field, through RBMs count, count - 1, ..., 1. On failure *values is freed. */
+static int down_the_stack(float **values, const RbmModel *model, int64_t count, int64_t rows,
+                          int threads)
+{
+    const RbmModel *stack[RBM_MAX_LAYERS];
+    int64_t layers = 0;
+    for (const RbmModel *rbm = model; rbm && layers < count; rbm = rbm->next)
+        stack[layers++] = rbm;
+    for (int64_t l = layers - 1; l >= 0; l--) {
+        float *next = NULL;
+        int result = pass(&next, stack[l], DOWN, NULL, *values, rows, threads);
+        free(*values);
+        *values = next;
+        if (result < 0)
+            return result;
+    }
+    return 0;
+}
+
 int rbm_model_reconstruct(const RbmModel *model, const RbmDataset *data, int threads, float **out,
                           RbmError *error)
 {
@@ -110,19 +130,10 @@ int rbm_model_reconstruct(const RbmModel *model, const RbmDataset *data, int thr
         return result;
     if (threads <= 0)
         threads = rbm_default_threads();
-    const RbmModel *stack[RBM_MAX_LAYERS];
-    int64_t layers = 0;
-    for (const RbmModel *rbm = model; rbm && layers < RBM_MAX_LAYERS; rbm = rbm->next)
-        stack[layers++] = rbm;
-    for (int64_t l = layers - 1; l >= 0; l--) { /* back down, top RBM first */
-        float *next = NULL;
-        result = pass(&next, stack[l], DOWN, NULL, current, data->rows, threads);
-        free(current);
-        if (result < 0)
-            return rbm_fail(error, result, "out of memory for %lld reconstructions",
-                            (long long)data->rows);
-        current = next;
-    }
+    /* back down, top RBM first */
+    if (down_the_stack(&current, model, rbm_model_layers(model), data->rows, threads) < 0)
+        return rbm_fail(error, -ENOMEM, "out of memory for %lld reconstructions",
+                        (long long)data->rows);
     *out = current;
     return 0;
 }
@@ -180,11 +191,9 @@ int rbm_model_sample(const RbmModel *model, int64_t n, int64_t steps, uint64_t s
         return rbm_fail(error, -EINVAL, "sampling needs at least 1 chain and 0 or more steps");
     if (threads <= 0)
         threads = rbm_default_threads();
-    const RbmModel *stack[RBM_MAX_LAYERS];
-    int64_t layers = 0;
-    for (const RbmModel *rbm = model; rbm && layers < RBM_MAX_LAYERS; rbm = rbm->next)
-        stack[layers++] = rbm;
-    const RbmModel *top = stack[layers - 1];
+    const RbmModel *top = model;
+    while (top->next)
+        top = top->next;
     float *current = rbm_malloc((size_t)(n * top->visible) * sizeof(float));
     if (!current)
         return rbm_fail(error, -ENOMEM, "out of memory for %lld samples", (long long)n);
@@ -204,13 +213,8 @@ int rbm_model_sample(const RbmModel *model, int64_t n, int64_t steps, uint64_t s
         free(v);
         free(h);
     }
-    for (int64_t l = layers - 2; l >= 0 && !failed; l--) { /* down the stack, mean-field */
-        float *next = NULL;
-        if (pass(&next, stack[l], DOWN, NULL, current, n, threads) < 0)
-            failed = 1;
-        free(current);
-        current = next;
-    }
+    if (!failed && down_the_stack(&current, model, rbm_model_layers(model) - 1, n, threads) < 0)
+        failed = 1;
     if (failed) {
         free(current);
         return rbm_fail(error, -ENOMEM, "out of memory for %lld samples", (long long)n);
