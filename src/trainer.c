@@ -755,6 +755,9 @@ int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *dat
         return result;
     const RbmDataset *train = data, *validation = hooks->validation;
     RbmDataset *train_part = NULL, *held_out = NULL;
+    if (settings->validation_fraction > 0 && hooks->validation)
+        return rbm_fail(error, -EINVAL, "data.validation_fraction is set and a validation data "
+                                        "set was given too: choose one");
     if (settings->validation_fraction > 0) {
         int64_t held = (int64_t)((double)data->rows * settings->validation_fraction);
         if (held < 1 || held >= data->rows)
