@@ -833,6 +833,19 @@ class UsingModels(Workspace):
         self.assertNotIn("batches", plain.stderr)
         self.assertIn("epoch 2/2  recon_error", plain.stderr)
 
+    def test_bad_validation_sets(self):
+        base = f"[data]\ntrain = {self.path('data.npy')}\n%s[model]\nhidden = 3\n" \
+               f"[output]\nmodel = {self.path('v.npz')}\n"
+        cases = [(f"validation = {self.path('wide.npy')}\n", "wide.npy: the validation data has 35 columns"),
+                 (f"validation = {self.path('none.npy')}\n", "none.npy"),
+                 (f"validation = {self.path('wide.npy')}\nvalidation_fraction = 0.1\n", "choose one"),
+                 ("validation_fraction = 0.001\n", "leaves no validation rows")]
+        for extra, fragment in cases:
+            result = run("train", self.write("v.ini", base % extra))
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn(fragment, result.stderr)
+            self.assertFalse(os.path.exists(self.path("v.npz")))
+
     def test_bad_arguments(self):
         model = self.path("stack.npz")
         cases = [(("transform", model, self.path("wide.npy"), "-o", self.path("x.npy")),
