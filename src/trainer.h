@@ -1,0 +1,23 @@
+/* Internal: the trainer of one RBM (src/trainer.c), used by rbm_train for a single RBM and for
+ * each layer of a stack (src/stack.c), and by rbm_measure_floor. */
+#ifndef RBM_TRAINER_H
+#define RBM_TRAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rbm/rbm.h"
+
+/* Which RBM of a stack a run trains, and on what. */
+typedef struct LayerJob {
+    int64_t layer, layers;          /* 1-based */
+    const RbmDataset *validation;   /* for the monitors, or NULL */
+    bool products_only;             /* the sgemm floor */
+} LayerJob;
+
+/* Trains one RBM on `data` (settings checked by the caller); with job->products_only, runs
+ * exactly the same matrix products on the same schedule and nothing else (the sgemm floor). */
+int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
+                    const RbmTrainHooks *hooks, const LayerJob *job, RbmError *error);
+
+#endif
