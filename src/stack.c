@@ -68,23 +68,40 @@ static void format_layers(char *out, size_t size, const RbmIntList *list)
                                    (long long)list->values[i]);
 }
 
-static char *stack_metadata(const RbmSettings *settings, const RbmDataset *data,
-                            int64_t layers_done, double recon_error)
+/* The number after "key": in a flat JSON text, or NaN. */
+static double json_number(const char *json, const char *key)
 {
-    char *text = rbm_malloc(1024);
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *at = json ? strstr(json, pattern) : NULL;
+    return at ? strtod(at + strlen(pattern), NULL) : NAN;
+}
+
+static char *stack_metadata(const RbmSettings *settings, const RbmDataset *data,
+                            int64_t layers_done, const int64_t *epochs_done, double recon_error)
+{
+    char *text = rbm_malloc(2048);
     if (!text)
         return NULL;
+    char epochs[512] = "";
+    size_t length = 0;
+    for (int64_t l = 0; l < layers_done && length < sizeof epochs; l++)
+        length += (size_t)snprintf(epochs + length, sizeof epochs - length, "%s%lld",
+                                   l ? ", " : "", (long long)epochs_done[l]);
     char error_text[32] = "null";
     if (isfinite(recon_error))
         snprintf(error_text, sizeof error_text, "%.9g", recon_error);
     char layers[256];
     format_layers(layers, sizeof layers, &settings->layers);
-    snprintf(text, 1024,
+    /* epochs_trained: the last trained RBM's, as for one RBM; layer_epochs_trained: each's */
+    snprintf(text, 2048,
              "{\"format\": \"rbm-model\", \"format_version\": 1, \"rbm_version\": \"%s\", "
              "\"layers\": [%s], \"layers_trained\": %lld, \"samples\": %lld, \"seed\": %llu, "
+             "\"epochs_trained\": %lld, \"layer_epochs_trained\": [%s], "
              "\"final_recon_error\": %s}",
              rbm_version(), layers, (long long)layers_done, (long long)data->rows,
-             (unsigned long long)settings->seed, error_text);
+             (unsigned long long)settings->seed,
+             (long long)(layers_done ? epochs_done[layers_done - 1] : 0), epochs, error_text);
     return text;
 }
 
@@ -109,6 +126,7 @@ static int train_stack(RbmModel **out, const RbmSettings *settings, const RbmDat
     const RbmDataset *input = data, *input_validation = validation;
     RbmDataset *owned_input = NULL, *owned_validation = NULL;
     double last_error = NAN;
+    int64_t epochs_done[RBM_MAX_LAYERS] = {0};
     int64_t layer = 1;
     for (; layer <= layers && result == 0; layer++) {
         RbmSettings rbm_settings = layer_settings(settings, layer);
@@ -125,9 +143,9 @@ static int train_stack(RbmModel **out, const RbmSettings *settings, const RbmDat
                 result = rbm_model_save(rbm, path, error);
         }
         if (rbm) {
-            const char *metric = rbm->metadata_json ? strstr(rbm->metadata_json, "\"final_recon_error\": ") : NULL;
-            if (metric)
-                last_error = strtod(metric + strlen("\"final_recon_error\": "), NULL);
+            last_error = json_number(rbm->metadata_json, "final_recon_error");
+            double epochs = json_number(rbm->metadata_json, "epochs_trained");
+            epochs_done[layer - 1] = isfinite(epochs) ? (int64_t)epochs : 0;
             free(rbm->config_text); /* the stack's config and metadata go in the first RBM */
             free(rbm->metadata_json);
             rbm->config_text = rbm->metadata_json = NULL;
@@ -153,8 +171,10 @@ static int train_stack(RbmModel **out, const RbmSettings *settings, const RbmDat
     rbm_dataset_free(owned_validation);
     if (stack && (result == 0 || result == -EINTR)) {
         stack->config_text = rbm_settings_text(settings, RBM_KEYS_RESULT);
+        /* stopped inside RBM k: the stack holds RBMs 1..k, k partly trained; only the finished
+         * ones count as layers_trained */
         stack->metadata_json = stack_metadata(settings, data, result == 0 ? layers : layer - 1,
-                                              last_error);
+                                              epochs_done, last_error);
         if (!stack->config_text || !stack->metadata_json)
             result = rbm_fail(error, -ENOMEM, "out of memory");
     }
