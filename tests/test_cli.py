@@ -379,17 +379,19 @@ class Resume(Workspace):
             self.write("full.npz.ckpt", f.read(), mode="wb")
 
     def test_sigkill_at_random_batches_then_resume(self):
+        # 12 trials; CI's sanitizer passes, where each run is 5-10 x slower, ask for fewer
+        trials = int(os.environ.get("RBM_TEST_KILL_TRIALS", "12"))
         rng = random.Random(20261125)
         kills = 0
-        for trial in range(12):
+        for trial in range(trials):
             for name in ("m.npz", "m.npz.ckpt"):
                 if os.path.exists(self.path(name)):
                     os.remove(self.path(name))
             kills += kill_and_resume(RBM, self.cfg, self.path("m.npz"), self.path("m.npz.ckpt"), rng, 0.3,
                                      extra=("-s", f"train.threads={1 + trial % 3}"))
             self.assertEqual(self.read("m.npz"), self.full, f"trial {trial}: resumed model differs")
-        print(f"{kills} kills over 12 trials", file=sys.stderr)
-        self.assertGreaterEqual(kills, 6)  # most trials were really interrupted
+        print(f"{kills} kills over {trials} trials", file=sys.stderr)
+        self.assertGreaterEqual(kills, trials // 2)  # most trials were really interrupted
 
     def stop_with(self, number, status):
         process = subprocess.Popen([RBM, "train", self.cfg, "-s", "train.epochs=400"],
