@@ -187,6 +187,7 @@ int rbm_model_load(RbmModel **out, const char *path, RbmError *error)
 }
 
 typedef struct BytesJob {
+    const char *path; /* what messages name */
     const uint8_t *bytes;
     size_t size;
 } BytesJob;
@@ -196,7 +197,7 @@ static int write_bytes(const char *temp_path, void *user, RbmError *error)
     const BytesJob *job = user;
     FILE *file = fopen(temp_path, "wb");
     if (!file)
-        return rbm_fail(error, -EIO, "%s: cannot create: %s", temp_path, strerror(errno));
+        return rbm_fail(error, -EIO, "%s: cannot create: %s", job->path, strerror(errno));
     size_t written = fwrite(job->bytes, 1, job->size, file);
     int failed = written != job->size || fflush(file) != 0;
     int saved = errno;
@@ -204,7 +205,7 @@ static int write_bytes(const char *temp_path, void *user, RbmError *error)
         failed = 1, saved = errno;
     if (failed)
         return rbm_fail(error, saved == ENOSPC ? -ENOSPC : -EIO, "%s: cannot write: %s",
-                        temp_path, strerror(saved ? saved : EIO));
+                        job->path, strerror(saved ? saved : EIO));
     return 0;
 }
 
@@ -215,7 +216,7 @@ int rbm_save_npy(const char *path, const float *values, int64_t rows, int64_t co
     uint64_t shape[2] = {(uint64_t)rows, (uint64_t)columns};
     if (rbm_npz_float_entry(&entry, "array.npy", values, 2, shape) != 0)
         return rbm_fail(error, -ENOMEM, "%s: out of memory", path);
-    BytesJob job = {entry.bytes, entry.size};
+    BytesJob job = {path, entry.bytes, entry.size};
     int result = rbm_write_atomically(path, write_bytes, &job, error);
     rbm_npz_free_entries(&entry, 1);
     return result;

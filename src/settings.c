@@ -580,6 +580,10 @@ int rbm_settings_check(const RbmSettings *settings, RbmError *error)
                                         "and at least one hidden layer, e.g. 784,500",
                         (long long)settings->layers.values[0]);
     int64_t rbms = settings->layers.count ? settings->layers.count - 1 : 1;
+    if (settings->layer_epochs.count && !settings->layers.count)
+        return rbm_fail(error, -EINVAL, "train.layer_epochs is set but model.layers is not: it "
+                                        "gives each RBM of a stack its epochs (use "
+                                        "train.epochs for one RBM)");
     if (settings->layer_epochs.count && settings->layer_epochs.count != rbms)
         return rbm_fail(error, -EINVAL,
                         "train.layer_epochs has %lld numbers but the model has %lld RBM%s",

@@ -753,7 +753,10 @@ class UsingModels(Workspace):
         with open(self.path("c.svg")) as f:
             svg = f.read()
         self.assertIn("<svg", svg)
-        self.assertEqual(svg.count("<path"), 4)  # the axes and three curves
+        self.assertEqual(svg.count("<path"), 5)  # the axes, three curves, one line between RBMs
+        self.assertEqual(svg.count('stroke="#999"'), 1)
+        recon = next(line for line in svg.splitlines() if 'stroke="#1f77b4"' in line)
+        self.assertEqual(recon.count("M"), 2)  # each RBM's curve on its own
 
     def test_eval_exact_for_small_models(self):
         result = run("eval", self.path("stack.npz"), self.path("data.npy"), "--json")
@@ -858,12 +861,27 @@ class UsingModels(Workspace):
                  (("filters", model, "-o", self.path("x.png"), "--tile", "5x5"), "--tile 5x5"),
                  (("eval", self.path("nothing.npz"), self.path("data.npy")), "nothing.npz"),
                  (("plot", self.write("bad.jsonl", '{"recon_error": 1}\nnot json\n'), "-o",
-                   self.path("x.svg")), "bad.jsonl:2")]
+                   self.path("x.svg")), "bad.jsonl:2"),
+                 (("plot", self.path("log.jsonl"), "-o"), "-o needs a file name"),
+                 (("filters", model, "-o", self.path("x.png"), "--tile", "4611686018427387908x4"),
+                  "--tile 4611686018427387908x4"),
+                 (("eval", model, self.path("data.npy"), "-o", self.path("x.npy")),
+                  "-o is not an option of rbm eval"),
+                 (("transform", model, self.path("data.npy"), "-o", self.path("x.npy"), "--seed", "3"),
+                  "--seed is not an option of rbm transform"),
+                 (("sample", model, "-n", "1000000000000", "-o", self.path("x.npy")), "-n '1000000000000'"),
+                 (("sample", model, "--seed", "1e3", "-o", self.path("x.npy")), "--seed '1e3'"),
+                 (("sample", model, "-n", "1000000", "--tile", "6x6", "-o", self.path("x.png")),
+                  "the limit is 30000 x 30000"),
+                 (("train", self.write("le.ini", f"[data]\ntrain = {self.path('data.npy')}\n"
+                                                  "[train]\nlayer_epochs = 3\n")),
+                  "train.layer_epochs is set but model.layers is not")]
         for args, fragment in cases:
             result = run(*args)
             self.assertEqual(result.returncode, 2, (args, result.stderr))
             self.assertIn(fragment, result.stderr)
-            self.assertFalse(os.path.exists(self.path("x.npy")) or os.path.exists(self.path("x.svg")))
+            for name in ("x.npy", "x.svg", "x.png"):
+                self.assertFalse(os.path.exists(self.path(name)), args)
 
     def test_stack_resumes_in_its_second_layer(self):
         """Stopped in layer 2 by SIGKILL at random moments, resumed: the same bytes."""

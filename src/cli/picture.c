@@ -8,6 +8,7 @@
 #include <string.h>
 
 typedef struct PngJob {
+    const char *path; /* what messages name (the temporary file is an implementation detail) */
     const uint8_t *pixels;
     int64_t width, height;
 } PngJob;
@@ -17,7 +18,7 @@ static int write_png(const char *temp_path, void *user, RbmError *error)
     const PngJob *job = user;
     FILE *file = fopen(temp_path, "wb");
     if (!file) {
-        snprintf(error->message, sizeof error->message, "%s: cannot create: %s", temp_path,
+        snprintf(error->message, sizeof error->message, "%s: cannot create: %s", job->path,
                  strerror(errno));
         return -EIO;
     }
@@ -44,7 +45,7 @@ static int write_png(const char *temp_path, void *user, RbmError *error)
     if (fclose(file) != 0 && result == 0)
         result = -EIO;
     if (result != 0)
-        snprintf(error->message, sizeof error->message, "%s: cannot write the PNG%s", temp_path,
+        snprintf(error->message, sizeof error->message, "%s: cannot write the PNG%s", job->path,
                  result == -ENOMEM ? ": out of memory" : " (disk full?)");
     return result;
 }
@@ -52,7 +53,7 @@ static int write_png(const char *temp_path, void *user, RbmError *error)
 int picture_save_png(const char *path, const uint8_t *pixels, int64_t width, int64_t height,
                      RbmError *error)
 {
-    PngJob job = {pixels, width, height};
+    PngJob job = {path, pixels, width, height};
     return rbm_write_atomically(path, write_png, &job, error);
 }
 
@@ -61,10 +62,13 @@ int picture_tile_shape(const char *given, int64_t units, int64_t *width, int64_t
 {
     if (given) {
         char *end = NULL;
-        long long w = strtoll(given, &end, 10), h = 0;
-        if (end && *end == 'x')
+        errno = 0;
+        long long w = given[0] >= '0' && given[0] <= '9' ? strtoll(given, &end, 10) : 0, h = 0;
+        if (end && *end == 'x' && end[1] >= '0' && end[1] <= '9')
             h = strtoll(end + 1, &end, 10);
-        if (!end || *end != '\0' || w <= 0 || h <= 0 || w * h != units) {
+        /* w and h at most units: then w * h cannot overflow */
+        if (!end || *end != '\0' || errno == ERANGE || w <= 0 || h <= 0 || w > units ||
+            h > units || w * h != units) {
             snprintf(error->message, sizeof error->message,
                      "--tile %s: expected WIDTHxHEIGHT with WIDTH * HEIGHT = %lld units", given,
                      (long long)units);
@@ -84,17 +88,33 @@ int picture_tile_shape(const char *given, int64_t units, int64_t *width, int64_t
     return 0;
 }
 
+int picture_grid_fits(const char *path, int64_t count, int64_t tile_width, int64_t tile_height,
+                      RbmError *error)
+{
+    /* in double: no product here can overflow */
+    const double columns = ceil(sqrt((double)count)), rows = ceil((double)count / columns);
+    const double width = columns * ((double)tile_width + 1) + 1;
+    const double height = rows * ((double)tile_height + 1) + 1;
+    if (count < 1 || width > 30000 || height > 30000) {
+        snprintf(error->message, sizeof error->message,
+                 "%s: %lld tiles of %lld x %lld make a %.0f x %.0f picture; the limit is 30000 x "
+                 "30000 (write .npy instead, or fewer rows)",
+                 path, (long long)count, (long long)tile_width, (long long)tile_height, width,
+                 height);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int picture_save_grid(const char *path, const float *tiles, int64_t count, int64_t stride,
                       int64_t tile_width, int64_t tile_height, int normalise, RbmError *error)
 {
+    int fits = picture_grid_fits(path, count, tile_width, tile_height, error);
+    if (fits < 0)
+        return fits;
     const int64_t columns = (int64_t)ceil(sqrt((double)count));
     const int64_t rows = (count + columns - 1) / columns;
     const int64_t width = columns * (tile_width + 1) + 1, height = rows * (tile_height + 1) + 1;
-    if (width > 30000 || height > 30000) {
-        snprintf(error->message, sizeof error->message, "%s: a %lld x %lld picture is too large",
-                 path, (long long)width, (long long)height);
-        return -EINVAL;
-    }
     uint8_t *pixels = calloc((size_t)(width * height), 1); /* black gaps between tiles */
     if (!pixels) {
         snprintf(error->message, sizeof error->message, "out of memory");

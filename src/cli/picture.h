@@ -12,6 +12,11 @@
 int picture_save_grid(const char *path, const float *tiles, int64_t count, int64_t stride,
                       int64_t tile_width, int64_t tile_height, int normalise, RbmError *error);
 
+/* 0 when `count` tiles of that shape make a picture of at most 30000 x 30000 pixels, else
+ * -EINVAL with the reason (checked before the work that makes the tiles). */
+int picture_grid_fits(const char *path, int64_t count, int64_t tile_width, int64_t tile_height,
+                      RbmError *error);
+
 /* Writes a width x height 8-bit grey image. */
 int picture_save_png(const char *path, const uint8_t *pixels, int64_t width, int64_t height,
                      RbmError *error);

@@ -16,6 +16,7 @@ static const char *const series_colours[SERIES] = {"#1f77b4", "#d62728", "#2ca02
 typedef struct Curves {
     int64_t count, capacity;
     double *values[SERIES]; /* [count], NaN where a record has no such value */
+    int64_t *layer;         /* [count]: the RBM of a stack the record is for (1 if none) */
 } Curves;
 
 /* The number after "key": in a flat JSON record; NaN for null or absent. */
@@ -59,6 +60,13 @@ static int read_log(Curves *curves, const char *path, RbmError *error)
         }
         if (curves->count == curves->capacity) {
             curves->capacity = curves->capacity ? 2 * curves->capacity : 64;
+            int64_t *layers = realloc(curves->layer, (size_t)curves->capacity * sizeof(int64_t));
+            if (!layers) {
+                snprintf(error->message, sizeof error->message, "out of memory");
+                fclose(file);
+                return -ENOMEM;
+            }
+            curves->layer = layers;
             for (int s = 0; s < SERIES; s++) {
                 double *grown = realloc(curves->values[s], (size_t)curves->capacity * sizeof(double));
                 if (!grown) {
@@ -70,6 +78,8 @@ static int read_log(Curves *curves, const char *path, RbmError *error)
             }
         }
         curves->values[0][curves->count] = first;
+        double layer = field(line, "layer", &present);
+        curves->layer[curves->count] = present == 1 && isfinite(layer) ? (int64_t)layer : 1;
         for (int s = 1; s < SERIES; s++)
             curves->values[s][curves->count] = field(line, series_keys[s], &present);
         curves->count++;
@@ -133,8 +143,13 @@ static int write_svg(const char *temp_path, void *user, RbmError *error)
         fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", LEFT - 6,
                 y_at(value, low, high) + 4, value);
     }
-    fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">epoch (1 to %lld)</text>\n",
-            (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 15, (long long)c->count);
+    fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">epoch (1 to %lld%s)</text>\n",
+            (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 15, (long long)c->count,
+            c->layer[c->count - 1] > 1 ? "; a stack: one RBM after the other, split by grey lines" : "");
+    for (int64_t i = 1; i < c->count; i++)
+        if (c->layer[i] != c->layer[i - 1])
+            fprintf(out, "<path d=\"M%.1f %d V%d\" stroke=\"#999\"/>\n",
+                    (x_at(c, i - 1) + x_at(c, i)) / 2, TOP, HEIGHT - BOTTOM);
     for (int s = 0; s < SERIES; s++) {
         double slow = low, shigh = high;
         if (s == 2)
@@ -145,6 +160,8 @@ static int write_svg(const char *temp_path, void *user, RbmError *error)
                 started = 0;
                 continue;
             }
+            if (i > 0 && c->layer[i] != c->layer[i - 1])
+                started = 0; /* each RBM of a stack has curves of its own */
             if (!any)
                 fprintf(out, "<path stroke=\"%s\" stroke-width=\"2\" fill=\"none\"%s d=\"",
                         series_colours[s], s == 2 ? " stroke-dasharray=\"5,3\"" : "");
@@ -188,7 +205,7 @@ static int write_png_plot(const char *path, const Curves *c, RbmError *error)
             range(c, 2, 2, &slow, &shigh);
         for (int64_t i = 1; i < c->count; i++) {
             double a = c->values[s][i - 1], b = c->values[s][i];
-            if (!isfinite(a) || !isfinite(b))
+            if (!isfinite(a) || !isfinite(b) || c->layer[i] != c->layer[i - 1])
                 continue;
             double x0 = x_at(c, i - 1), x1 = x_at(c, i);
             double y0 = y_at(a, slow, shigh), y1 = y_at(b, slow, shigh);
@@ -217,7 +234,11 @@ int cli_plot(int argc, char **argv)
                    "per epoch from the JSON log of rbm train ([output] log). The SVG has labels;\n"
                    "the PNG has the same lines and axes without text.\n");
             return EXIT_OK;
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "-o") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "rbm plot: -o needs a file name (CURVES.svg or CURVES.png)\n");
+                return EXIT_BAD_INPUT;
+            }
             output = argv[++i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "rbm plot: unknown option '%s'\n", argv[i]);
@@ -247,6 +268,7 @@ int cli_plot(int argc, char **argv)
     }
     for (int s = 0; s < SERIES; s++)
         free(curves.values[s]);
+    free(curves.layer);
     if (result != 0)
         return cli_report(result, &error);
     fprintf(stderr, "rbm: wrote %s (%lld epochs)\n", output, (long long)curves.count);

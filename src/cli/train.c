@@ -314,13 +314,29 @@ int cli_train(int argc, char **argv)
             return EXIT_FAILURE_OTHER;
         }
     }
-    if (!quiet)
-        fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden%s, %lld epochs, %lld threads\n",
-                (long long)rbm_dataset_rows(data), (long long)rbm_dataset_columns(data),
+    if (!quiet) {
+        const int64_t rows = rbm_dataset_rows(data);
+        const int64_t held = (int64_t)((double)rows * settings.validation_fraction);
+        char shape[64] = "", epochs[64];
+        if (settings.layers.count)
+            snprintf(shape, sizeof shape, " (a stack of %lld RBMs)",
+                     (long long)settings.layers.count - 1);
+        if (settings.layer_epochs.count)
+            snprintf(epochs, sizeof epochs, "%lld epochs of the first RBM",
+                     (long long)settings.layer_epochs.values[0]);
+        else
+            snprintf(epochs, sizeof epochs, "%lld epochs", (long long)settings.epochs);
+        fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden%s, %s, %lld threads",
+                (long long)(rows - held), (long long)rbm_dataset_columns(data),
                 (long long)(settings.layers.count ? settings.layers.values[settings.layers.count - 1]
                                                   : settings.hidden),
-                settings.layers.count ? " (a stack)" : "", (long long)settings.epochs,
+                shape, epochs,
                 (long long)(settings.threads ? settings.threads : rbm_default_threads()));
+        if (held || validation)
+            fprintf(stderr, "; %lld validation rows",
+                    (long long)(held ? held : rbm_dataset_rows(validation)));
+        fprintf(stderr, "\n");
+    }
     RbmModel *model = NULL;
     RbmProfile profile = {0};
     RbmTrainHooks hooks = {on_epoch, &progress, profiling ? &profile : NULL, resume,

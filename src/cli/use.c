@@ -51,6 +51,27 @@ static int parse_number(const char *command, const char *option, const char *tex
     return 0;
 }
 
+/* The options each command takes (an option another command takes is an error here, not
+ * silently ignored). */
+static int option_applies(const char *command, const char *option)
+{
+    static const struct {
+        const char *command, *options;
+    } table[] = {
+        {"transform", " -o --output --format --scale --limit --threads "},
+        {"reconstruct", " -o --output --format --scale --limit --threads --tile "},
+        {"sample", " -o --output -n --gibbs-steps --seed --threads --tile "},
+        {"filters", " -o --output --tile "},
+        {"eval", " --format --scale --limit --threads --json --ais-runs --ais-temperatures --seed "},
+    };
+    char padded[64];
+    snprintf(padded, sizeof padded, " %s ", option);
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].command, command) == 0)
+            return strstr(table[i].options, padded) != NULL;
+    return 0;
+}
+
 /* Parses `rbm COMMAND POSITIONAL... [options]`; positionals names the expected ones. */
 static int parse(const char *command, int argc, char **argv, int positionals, UseArguments *a)
 {
@@ -71,6 +92,11 @@ static int parse(const char *command, int argc, char **argv, int positionals, Us
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             cli_use_usage(stdout);
             return 1;
+        }
+        if ((takes_value || strcmp(arg, "--json") == 0) && !option_applies(command, arg)) {
+            fprintf(stderr, "rbm %s: %s is not an option of rbm %s (see rbm %s --help)\n",
+                    command, arg, command, command);
+            return -1;
         }
         if (takes_value && !value) {
             fprintf(stderr, "rbm %s: %s needs a value\n", command, arg);
@@ -100,19 +126,36 @@ static int parse(const char *command, int argc, char **argv, int positionals, Us
                         command, value);
                 return -1;
             }
+        } else if (strcmp(arg, "--seed") == 0) {
+            char *end = NULL;
+            errno = 0;
+            a->seed = strtoull(value, &end, 10);
+            if (!*value || *end || errno == ERANGE || strspn(value, "0123456789") != strlen(value)) {
+                fprintf(stderr, "rbm %s: --seed '%s': expected a whole number from 0 to "
+                                "18446744073709551615\n",
+                        command, value);
+                return -1;
+            }
         } else if (takes_value) {
-            double high = strcmp(arg, "--seed") == 0 ? 1.8e19 : strcmp(arg, "--threads") == 0 ? 4096 : 1e12;
-            double low = strcmp(arg, "--gibbs-steps") == 0 || strcmp(arg, "--seed") == 0 ||
-                                 strcmp(arg, "--threads") == 0 || strcmp(arg, "--limit") == 0
+            /* limits that keep every size computed from them far from overflow */
+            double high = strcmp(arg, "--threads") == 0       ? 4096
+                          : strcmp(arg, "-n") == 0            ? 1e6
+                          : strcmp(arg, "--gibbs-steps") == 0 ? 1e9
+                          : strcmp(arg, "--ais-runs") == 0    ? 1e6
+                          : strcmp(arg, "--ais-temperatures") == 0 ? 1e8
+                                                              : 9e15;
+            double low = strcmp(arg, "--gibbs-steps") == 0 || strcmp(arg, "--threads") == 0 ||
+                                 strcmp(arg, "--limit") == 0
                              ? 0
-                             : 1;
+                             : strcmp(arg, "--ais-runs") == 0 ? 2
+                             : strcmp(arg, "--ais-temperatures") == 0 ? 3
+                                                                      : 1;
             if (parse_number(command, arg, value, low, high, &number) < 0)
                 return -1;
             if (strcmp(arg, "--limit") == 0) a->limit = (int64_t)number;
             if (strcmp(arg, "--threads") == 0) a->threads = (int)number;
             if (strcmp(arg, "-n") == 0) a->count = (int64_t)number;
             if (strcmp(arg, "--gibbs-steps") == 0) a->steps = (int64_t)number;
-            if (strcmp(arg, "--seed") == 0) a->seed = strtoull(value, NULL, 10);
             if (strcmp(arg, "--ais-runs") == 0) a->ais_runs = (int64_t)number;
             if (strcmp(arg, "--ais-temperatures") == 0) a->ais_temperatures = (int64_t)number;
         } else if (strcmp(arg, "--json") == 0) {
@@ -161,9 +204,29 @@ static int write_rows(const UseArguments *a, const char *command, const float *r
                                        error);
         return result;
     }
-    snprintf(error->message, sizeof error->message,
-             "rbm %s: -o %s: the output must end in .npy or .png", command, a->output);
+    snprintf(error->message, sizeof error->message, "%s: -o %s: the output must end in .npy or .png",
+             command, a->output);
     return -EINVAL;
+}
+
+/* Checks the output's kind and, for a picture, the tile shape and size, before any work:
+ * `count` rows of `width` values go out. */
+static int check_output(const UseArguments *a, const char *command, int64_t count, int64_t width,
+                        RbmError *error)
+{
+    const int npy = ends_with(a->output, ".npy"), png = ends_with(a->output, ".png");
+    const int npy_only = strcmp(command, "transform") == 0;
+    const int png_only = strcmp(command, "filters") == 0;
+    if ((npy_only && !npy) || (png_only && !png) || (!npy && !png)) {
+        snprintf(error->message, sizeof error->message, "%s: -o %s: the output must end in %s",
+                 command, a->output, npy_only ? ".npy" : png_only ? ".png" : ".npy or .png");
+        return -EINVAL;
+    }
+    if (!png)
+        return 0;
+    int64_t tile_width = 0, tile_height = 0;
+    int result = picture_tile_shape(a->tile, width, &tile_width, &tile_height, error);
+    return result < 0 ? result : picture_grid_fits(a->output, count, tile_width, tile_height, error);
 }
 
 int cli_use(const char *command, int argc, char **argv)
@@ -189,6 +252,16 @@ int cli_use(const char *command, int argc, char **argv)
                            (long long)rbm_dataset_columns(data), a.model,
                            (long long)model->visible),
                   -EINVAL);
+    if (result == 0 && a.output) { /* the output is checked before the work */
+        const RbmModel *top = model;
+        while (top->next)
+            top = top->next;
+        int64_t count = strcmp(command, "sample") == 0    ? a.count
+                        : strcmp(command, "filters") == 0 ? model->hidden
+                                                          : rbm_dataset_rows(data);
+        int64_t width = strcmp(command, "transform") == 0 ? top->hidden : model->visible;
+        result = check_output(&a, command, count, width, &error);
+    }
     float *rows = NULL;
     if (result == 0 && strcmp(command, "transform") == 0) {
         result = rbm_model_transform(model, data, a.threads, &rows, &error);
@@ -199,7 +272,7 @@ int cli_use(const char *command, int argc, char **argv)
             result = ends_with(a.output, ".npy")
                          ? rbm_save_npy(a.output, rows, rbm_dataset_rows(data), top->hidden, &error)
                          : (snprintf(error.message, sizeof error.message,
-                                     "rbm transform: -o %s: features go to a .npy file", a.output),
+                                     "transform: -o %s: features go to a .npy file", a.output),
                             -EINVAL);
     } else if (result == 0 && strcmp(command, "reconstruct") == 0) {
         result = rbm_model_reconstruct(model, data, a.threads, &rows, &error);
@@ -214,7 +287,7 @@ int cli_use(const char *command, int argc, char **argv)
         result = ends_with(a.output, ".png")
                      ? picture_tile_shape(a.tile, model->visible, &tile_width, &tile_height, &error)
                      : (snprintf(error.message, sizeof error.message,
-                                 "rbm filters: -o %s: filters go to a .png file", a.output),
+                                 "filters: -o %s: filters go to a .png file", a.output),
                         -EINVAL);
         if (result == 0)
             result = picture_save_grid(a.output, model->weights, model->hidden, model->visible,
