@@ -871,7 +871,7 @@ class UsingModels(Workspace):
                   "--seed is not an option of rbm transform"),
                  (("sample", model, "-n", "1000000000000", "-o", self.path("x.npy")), "-n '1000000000000'"),
                  (("sample", model, "--seed", "1e3", "-o", self.path("x.npy")), "--seed '1e3'"),
-                 (("sample", model, "-n", "1000000", "--tile", "6x6", "-o", self.path("x.png")),
+                 (("sample", model, "-n", "1000000", "--tile", "36x1", "-o", self.path("x.png")),
                   "the limit is 30000 x 30000"),
                  (("train", self.write("le.ini", f"[data]\ntrain = {self.path('data.npy')}\n"
                                                   "[train]\nlayer_epochs = 3\n")),
