@@ -84,6 +84,17 @@ static void test_errors_name_the_line(void **state)
     expect_error("[model]\nhidden 5\n", "test.ini:2: syntax error");
     expect_error("[data]\nformat = xml\n", "'xml' is not one of auto, csv, idx, npy");
     expect_error("[data]\nscale = 0\n", "out of range");
+    /* the kinds this session added: lists, booleans, choices */
+    expect_error("[model]\nlayers = 784,,30\n", "test.ini:2: model.layers: '784,,30' is not a list");
+    expect_error("[model]\nlayers = 784,30,\n", "test.ini:2: model.layers: '784,30,' ends with a comma");
+    expect_error("[model]\nlayers = 784,0\n", "test.ini:2: model.layers: 0 is out of range");
+    expect_error("[model]\nlayers = 12abc\n", "is not a list of whole numbers");
+    expect_error("[model]\nlayers = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18\n",
+                 "has more than 17 numbers");
+    expect_error("[train]\npersistent = yes\n", "test.ini:2: train.persistent: 'yes' is not true or false");
+    expect_error("[model]\nvisible_bias_init = mean\n", "'mean' is not one of zero, data");
+    expect_error("[train]\ncd_steps = 0\n", "test.ini:2: train.cd_steps: 0 is out of range");
+    expect_error("[data]\nvalidation_fraction = 0.95\n", "out of range");
 }
 
 /* Builds "[data]\n" PREFIX + `length` path bytes + SUFFIX "\n[model]\nhidden = 9\n". */
