@@ -173,6 +173,16 @@ static void momentum_step(float *param, float *velocity, const float *delta_sum,
     }
 }
 
+/* out[j] = sum over chunks c of chunk_sums[c * stride + j], chunks added in order */
+static void add_chunks(float *out, const float *chunk_sums, int64_t stride, int64_t chunks,
+                       int64_t n)
+{
+    memcpy(out, chunk_sums, (size_t)n * sizeof(float));
+    for (int64_t c = 1; c < chunks; c++)
+        for (int64_t j = 0; j < n; j++)
+            out[j] += chunk_sums[c * stride + j];
+}
+
 /* Applies momentum steps to bias[first, end) from the per-chunk sums, added in chunk order.
  * With `activity` (the chunks' sums of h0p), each unit's sum also gets the sparsity term
  * cost * (target * rows - sum of h0p), which the scale then turns into a mean (Lee, Ekanadham
@@ -184,15 +194,9 @@ static void update_bias(float *bias, float *velocity, const float *chunk_sums,
     float sum[256], active[256];
     for (int64_t start = first; start < end; start += 256) {
         int64_t n = end - start < 256 ? end - start : 256;
-        memcpy(sum, chunk_sums + start, (size_t)n * sizeof(float));
-        for (int64_t c = 1; c < chunks; c++)
-            for (int64_t j = 0; j < n; j++)
-                sum[j] += chunk_sums[c * stride + start + j];
+        add_chunks(sum, chunk_sums + start, stride, chunks, n);
         if (activity) {
-            memcpy(active, activity + start, (size_t)n * sizeof(float));
-            for (int64_t c = 1; c < chunks; c++)
-                for (int64_t j = 0; j < n; j++)
-                    active[j] += activity[c * stride + start + j];
+            add_chunks(active, activity + start, stride, chunks, n);
             for (int64_t j = 0; j < n; j++)
                 sum[j] += rule->sparsity_cost * (rule->sparsity_target * (float)rows - active[j]);
         }
