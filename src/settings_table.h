@@ -60,7 +60,7 @@
     X("train", "seed", SEED, seed, "1", 0, 0, 1,                                                    \
       "random seed (0 to 2^64-1); the same seed gives the same bits")                           \
     X("train", "threads", INT, threads, "0", 0, 4096, 0,                                            \
-      "worker threads (0 = all cores); never changes the result, only the time")               \
+      "worker threads (0 = all cores, at most one per unit of work of a batch); never changes the result")               \
     X("train", "chunk_rows", INT, chunk_rows, "50", 1, 1 << 20, 1,                                  \
       "rows of a mini-batch per sampling work unit; smaller lets more threads share a batch")   \
     X("train", "update_strips", INT, update_strips, "0", 0, 4096, 1,                             \

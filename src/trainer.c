@@ -437,6 +437,26 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
     }
 }
 
+int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visible)
+{
+    if (settings->threads > 0)
+        return (int)settings->threads;
+    /* All cores, but no more workers than a batch has units of work (its sampling chunks or its
+     * update strips, whichever are more): the others would only wait at the barriers, which
+     * made 16 threads slower than 2 at the default units (BENCHMARKS.md, "16 cores"). */
+    const int64_t batch = settings->batch_size < rows ? settings->batch_size : rows;
+    const int64_t chunk_rows = settings->chunk_rows < batch ? settings->chunk_rows : batch;
+    int64_t strips = settings->update_strips ? settings->update_strips
+                                             : rbm_auto_strips(visible, settings->hidden);
+    if (strips > visible)
+        strips = visible;
+    int64_t units = chunk_rows > 0 ? (batch + chunk_rows - 1) / chunk_rows : 1;
+    if (strips > units)
+        units = strips;
+    const int cores = rbm_default_threads();
+    return units < 1 ? 1 : units < cores ? (int)units : cores;
+}
+
 /* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
  * and nothing else (the sgemm floor that rbm bench compares against). */
 int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
@@ -461,7 +481,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.cd_steps = settings->cd_steps;
     shape.persistent = settings->persistent;
     shape.sparsity = settings->sparsity_cost > 0;
-    int threads = settings->threads > 0 ? (int)settings->threads : rbm_default_threads();
+    const int threads = rbm_training_threads(settings, N, shape.visible);
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 

@@ -115,6 +115,26 @@ class Arguments(Workspace):
         self.assertIn("single-threaded: yes", result.stdout)
         self.assertIn("OpenMP", result.stdout)
 
+    def test_avx512_kernels_when_openblas_picks_an_older_core(self):
+        # OpenBLAS 0.3.21 picks SSE3 or AVX2 kernels on CPUs newer than itself; rbm then asks
+        # for SkylakeX where the CPU has AVX-512, unless the user chose a core.
+        shim = os.environ.get("RBM_FAKE_BLAS_CORE")
+        if not shim:
+            self.skipTest("RBM_FAKE_BLAS_CORE not set (meson test sets it)")
+        with open("/proc/cpuinfo") as f:
+            flags = next(l for l in f if l.startswith("flags")).split()
+        avx512 = all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        env["LD_PRELOAD"] = shim
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+        result = subprocess.run([RBM, "--version"], capture_output=True, text=True, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("(core: SkylakeX)" if avx512 else "(core: Prescott)", result.stdout)
+        # a core the user chose is kept
+        env["OPENBLAS_CORETYPE"] = "Haswell"
+        result = subprocess.run([RBM, "--version"], capture_output=True, text=True, env=env)
+        self.assertIn("(core: Haswell)", result.stdout)
+
 
 class Configs(Workspace):
     def bad_config(self, text, *fragments):

@@ -302,6 +302,44 @@ static void test_same_bits_any_thread_count(void **state)
     rbm_dataset_free(data);
 }
 
+/* threads = 0: every core, but no more workers than a batch has units of work. */
+static void test_threads_follow_the_units_of_work(void **state)
+{
+    (void)state;
+    const int cores = rbm_default_threads();
+    RbmSettings s;
+    rbm_default_settings(&s); /* batch 100, chunk_rows 50, 300 hidden: 2 auto strips at 784 */
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), cores < 2 ? cores : 2);
+    s.chunk_rows = 100;
+    s.update_strips = 1;
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), 1);
+    s.update_strips = 3; /* strips outnumber the chunks */
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), cores < 3 ? cores : 3);
+    s.update_strips = 1;
+    s.chunk_rows = 1; /* 100 chunks */
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), cores < 100 ? cores : 100);
+    assert_int_equal(rbm_training_threads(&s, 1, 784), 1); /* a batch of one row */
+    s.threads = 16;                                          /* asked for: always given */
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), 16);
+
+    /* and a run uses that many workers */
+    RbmDataset *data = make_dataset(40, 9, 5, 0);
+    small_settings(&s);
+    s.threads = 0;
+    s.chunk_rows = s.batch_size;
+    s.update_strips = 1;
+    s.epochs = 1;
+    RbmProfile profile = {0};
+    RbmTrainHooks hooks = {.profile = &profile};
+    RbmModel *model = NULL;
+    RbmError error;
+    assert_int_equal(rbm_train(&model, &s, data, &hooks, &error), 0);
+    assert_int_equal(profile.workers, 1);
+    rbm_profile_free(&profile);
+    rbm_model_free(model);
+    rbm_dataset_free(data);
+}
+
 /* rbm's lock around OpenBLAS's buffer table is in the call path (see src/blas.c). */
 static void test_blas_buffer_guard_is_used(void **state)
 {
@@ -323,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_shuffle_order),
         cmocka_unit_test(test_options_same_bits_any_thread_count),
         cmocka_unit_test(test_same_bits_any_thread_count),
+        cmocka_unit_test(test_threads_follow_the_units_of_work),
         cmocka_unit_test(test_blas_buffer_guard_is_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -339,8 +339,12 @@ RBM_API int rbm_check_blas(RbmError *error);
 /* OpenBLAS's configuration and core, e.g. "OpenBLAS 0.3.21 ... SINGLE_THREADED" and "Haswell". */
 RBM_API const char *rbm_blas_config(void);
 RBM_API const char *rbm_blas_core(void);
-/* The number of threads `threads = 0` stands for. */
+/* The number of cores, which `threads = 0` stands for. */
 RBM_API int rbm_default_threads(void);
+/* The workers a training run of `settings` on `rows` x `visible` data uses: `threads`, or for
+ * threads = 0 every core, but no more than a batch has units of work (sampling chunks or
+ * update strips, whichever are more). Each RBM of a stack counts its own. */
+RBM_API int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visible);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,9 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -57,18 +59,25 @@ static int version(void)
 }
 
 /*
- * OpenBLAS 0.3.21 (Debian 12) does not recognise AMD Zen 4 as AVX-512 capable and picks its
- * Haswell kernels, which run sgemm about 1.5x slower there than its SkylakeX kernels. The core
- * is chosen once, from OPENBLAS_CORETYPE, when the library loads; so when the CPU has AVX-512
- * and the user has not chosen a core, rbm sets it and runs itself again. Set OPENBLAS_CORETYPE
- * (to any core, e.g. Haswell) to keep OpenBLAS's own choice.
+ * OpenBLAS 0.3.21 (Debian 12) knows no CPU newer than its release: on AMD Zen 4 it picks its
+ * Haswell kernels, and on a 2024 Intel Xeon (family 6 model 207) its SSE3 Prescott ones, which
+ * run sgemm 1.5x and 3x slower there than its SkylakeX kernels. The core is chosen once, from
+ * OPENBLAS_CORETYPE, when the library loads; so when the CPU has AVX-512 and OpenBLAS chose a
+ * core without it, and the user has not chosen a core, rbm sets SkylakeX and runs itself
+ * again. Set OPENBLAS_CORETYPE (to any core, e.g. Haswell) to keep OpenBLAS's own choice.
  */
+static bool blas_core_uses_avx512(const char *core)
+{
+    static const char *const avx512_cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    for (size_t i = 0; i < sizeof avx512_cores / sizeof avx512_cores[0]; i++)
+        if (strcasecmp(core, avx512_cores[i]) == 0)
+            return true;
+    return false;
+}
+
 static void prefer_avx512_blas(char **argv)
 {
-    if (getenv("OPENBLAS_CORETYPE"))
-        return;
-    const char *core = rbm_blas_core();
-    if (strcmp(core, "Haswell") != 0 && strcmp(core, "Zen") != 0)
+    if (getenv("OPENBLAS_CORETYPE") || blas_core_uses_avx512(rbm_blas_core()))
         return;
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||

@@ -326,12 +326,21 @@ int cli_train(int argc, char **argv)
                      (long long)settings.layer_epochs.values[0]);
         else
             snprintf(epochs, sizeof epochs, "%lld epochs", (long long)settings.epochs);
-        fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden%s, %s, %lld threads",
+        /* the workers each RBM uses (a stack: the most any of its RBMs uses) */
+        int threads = rbm_training_threads(&settings, rows - held, rbm_dataset_columns(data));
+        for (int64_t k = 1; k < settings.layers.count; k++) {
+            RbmSettings layer = settings;
+            layer.hidden = settings.layers.values[k];
+            int layer_threads = rbm_training_threads(&layer, rows - held,
+                                                     settings.layers.values[k - 1]);
+            threads = k == 1 || layer_threads > threads ? layer_threads : threads;
+        }
+        fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden%s, %s, %s%d thread%s",
                 (long long)(rows - held), (long long)rbm_dataset_columns(data),
                 (long long)(settings.layers.count ? settings.layers.values[settings.layers.count - 1]
                                                   : settings.hidden),
-                shape, epochs,
-                (long long)(settings.threads ? settings.threads : rbm_default_threads()));
+                shape, epochs, settings.layers.count && !settings.threads ? "up to " : "",
+                threads, threads == 1 ? "" : "s");
         if (held || validation)
             fprintf(stderr, "; %lld validation rows",
                     (long long)(held ? held : rbm_dataset_rows(validation)));
