@@ -437,17 +437,21 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
     }
 }
 
-int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visible)
+/* The workers one RBM of `hidden` units on rows x visible data uses (rbm_training_threads). */
+static int threads_for_rbm(const RbmSettings *settings, int64_t hidden, int64_t rows,
+                           int64_t visible)
 {
     if (settings->threads > 0)
         return (int)settings->threads;
     /* All cores, but no more workers than a batch has units of work (its sampling chunks or its
-     * update strips, whichever are more): the others would only wait at the barriers, which
-     * made 16 threads slower than 2 at the default units (BENCHMARKS.md, "16 cores"). */
+     * update strips, whichever are more). The others would only wait at the barriers, spinning
+     * on cores that other jobs of a shared server could use: on 16 cores, 16 threads ran the
+     * default units no faster than 2 (BENCHMARKS.md, "16 cores"). The per-epoch monitors
+     * have more units, but they are a small part of an epoch. */
     const int64_t batch = settings->batch_size < rows ? settings->batch_size : rows;
     const int64_t chunk_rows = settings->chunk_rows < batch ? settings->chunk_rows : batch;
     int64_t strips = settings->update_strips ? settings->update_strips
-                                             : rbm_auto_strips(visible, settings->hidden);
+                                             : rbm_auto_strips(visible, hidden);
     if (strips > visible)
         strips = visible;
     int64_t units = chunk_rows > 0 ? (batch + chunk_rows - 1) / chunk_rows : 1;
@@ -455,6 +459,19 @@ int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visi
         units = strips;
     const int cores = rbm_default_threads();
     return units < 1 ? 1 : units < cores ? (int)units : cores;
+}
+
+int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visible)
+{
+    if (settings->layers.count < 2)
+        return threads_for_rbm(settings, settings->hidden, rows, visible);
+    int most = 1; /* a stack: the most any of its RBMs uses */
+    for (int64_t k = 1; k < settings->layers.count; k++) {
+        int threads = threads_for_rbm(settings, settings->layers.values[k], rows,
+                                      settings->layers.values[k - 1]);
+        most = threads > most ? threads : most;
+    }
+    return most;
 }
 
 /* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
@@ -481,7 +498,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.cd_steps = settings->cd_steps;
     shape.persistent = settings->persistent;
     shape.sparsity = settings->sparsity_cost > 0;
-    const int threads = rbm_training_threads(settings, N, shape.visible);
+    const int threads = threads_for_rbm(settings, shape.hidden, N, shape.visible);
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 
@@ -545,12 +562,21 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
             result = rbm_fail(error, -ENOMEM, "out of memory");
     }
     RbmProfile *profile = hooks->profile;
-    if (result == 0 && profile) {
-        profile->workers = threads;
-        profile->wall_seconds = 0;
-        profile->per_worker = rbm_calloc((size_t)threads * RBM_PHASE_COUNT, sizeof(RbmPhaseStats));
-        if (!profile->per_worker)
+    if (result == 0 && profile && (!profile->per_worker || profile->workers < threads)) {
+        /* A stack's profile adds up its RBMs, and a later RBM may use more workers. */
+        RbmPhaseStats *grown = rbm_calloc((size_t)threads * RBM_PHASE_COUNT, sizeof *grown);
+        if (!grown) {
             result = rbm_fail(error, -ENOMEM, "out of memory");
+        } else {
+            if (profile->per_worker)
+                memcpy(grown, profile->per_worker,
+                       (size_t)profile->workers * RBM_PHASE_COUNT * sizeof *grown);
+            free(profile->per_worker);
+            profile->per_worker = grown;
+            profile->workers = threads;
+        }
+    }
+    if (result == 0 && profile) {
         for (int t = 0; t < threads && result == 0; t++)
             w.scratch[t].timer.stats = profile->per_worker + (size_t)t * RBM_PHASE_COUNT;
     }
@@ -569,7 +595,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
 #pragma omp parallel num_threads(threads)
     work(&w, control, settings, data, &shape, hooks);
     if (profile)
-        profile->wall_seconds = rbm_now() - run_start;
+        profile->wall_seconds += rbm_now() - run_start;
 
     size_t parameter_count = (size_t)(shape.hidden * shape.visible + shape.hidden + shape.visible);
     memcpy(model->weights, w.params.weights, parameter_count * sizeof(float));

@@ -903,6 +903,18 @@ class UsingModels(Workspace):
             for name in ("x.npy", "x.svg", "x.png"):
                 self.assertFalse(os.path.exists(self.path(name)), args)
 
+    def test_stack_profile_adds_up_its_rbms(self):
+        """--profile on a stack: both RBMs' phases in one table, nothing leaked (ASan)."""
+        def forward_calls(*overrides):
+            result = run("train", self.ini, "-s", f"output.model={self.path('p.npz')}",
+                         "-s", "output.log=", *overrides, "--profile")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            table = result.stderr.split("all workers")[1]
+            return int(next(l for l in table.splitlines() if "forward sgemm" in l).split()[2])
+        stack = forward_calls()
+        one_rbm = forward_calls("-s", "model.layers=", "-s", "model.hidden=12")
+        self.assertEqual(stack, 2 * one_rbm)  # the same rows and batches in each RBM
+
     def test_stack_resumes_in_its_second_layer(self):
         """Stopped in layer 2 by SIGKILL at random moments, resumed: the same bytes."""
         with open(self.ini) as f:

@@ -321,6 +321,14 @@ static void test_threads_follow_the_units_of_work(void **state)
     assert_int_equal(rbm_training_threads(&s, 1, 784), 1); /* a batch of one row */
     s.threads = 16;                                          /* asked for: always given */
     assert_int_equal(rbm_training_threads(&s, 42000, 784), 16);
+    s.threads = 0;
+    s.chunk_rows = 100;
+    s.update_strips = 0;
+    s.layers = (RbmIntList){3, {784, 100, 50}}; /* 1 chunk; 1 auto strip in each RBM */
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), 1);
+    s.layers = (RbmIntList){3, {784, 100, 2000}}; /* the second RBM: 2 auto strips */
+    assert_int_equal(rbm_training_threads(&s, 42000, 784), cores < 2 ? cores : 2);
+    s.layers = (RbmIntList){0, {0}};
 
     /* and a run uses that many workers */
     RbmDataset *data = make_dataset(40, 9, 5, 0);

@@ -86,7 +86,7 @@ typedef struct RbmSettings {
     RbmIntList layer_epochs;       /* layer_epochs = "": epochs per layer of a stack */
     double weight_decay;  /* weight_decay = 0: L2 penalty on the weights */
     uint64_t seed;        /* seed = 1 */
-    int64_t threads;      /* threads = 0: all cores; never changes the result */
+    int64_t threads;      /* 0 = all cores, at most one per unit of work; never changes the result */
     int64_t chunk_rows;   /* chunk_rows = 50: rows per sampling work unit */
     int64_t update_strips; /* update_strips = 0: column strips of W per update (0 = auto) */
     /* [output] */
@@ -243,9 +243,11 @@ typedef struct RbmPhaseStats {
     double flops; /* sgemm phases: 2*M*N*K summed */
 } RbmPhaseStats;
 
+/* Start from {0}. A stack's RBMs add up in it: the most workers any RBM used, their phases, and
+ * the training loops' seconds. */
 typedef struct RbmProfile {
     int workers;               /* filled in by rbm_train */
-    double wall_seconds;       /* the whole training loop */
+    double wall_seconds;       /* the training loops */
     RbmPhaseStats *per_worker; /* [workers][RBM_PHASE_COUNT], allocated by rbm_train */
 } RbmProfile;
 
@@ -339,11 +341,12 @@ RBM_API int rbm_check_blas(RbmError *error);
 /* OpenBLAS's configuration and core, e.g. "OpenBLAS 0.3.21 ... SINGLE_THREADED" and "Haswell". */
 RBM_API const char *rbm_blas_config(void);
 RBM_API const char *rbm_blas_core(void);
-/* The number of cores, which `threads = 0` stands for. */
+/* The number of cores: the most workers `threads = 0` starts. */
 RBM_API int rbm_default_threads(void);
 /* The workers a training run of `settings` on `rows` x `visible` data uses: `threads`, or for
  * threads = 0 every core, but no more than a batch has units of work (sampling chunks or
- * update strips, whichever are more). Each RBM of a stack counts its own. */
+ * update strips, whichever are more). Each RBM of a stack counts its own; for a stack this
+ * returns the most any of them uses. */
 RBM_API int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visible);
 
 #ifdef __cplusplus

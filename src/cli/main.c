@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -61,7 +62,7 @@ static int version(void)
 /*
  * OpenBLAS 0.3.21 (Debian 12) knows no CPU newer than its release: on AMD Zen 4 it picks its
  * Haswell kernels, and on a 2024 Intel Xeon (family 6 model 207) its SSE3 Prescott ones, which
- * run sgemm 1.5x and 3x slower there than its SkylakeX kernels. The core is chosen once, from
+ * run sgemm 1.5x and 4.8x slower there than its SkylakeX kernels. The core is chosen once, from
  * OPENBLAS_CORETYPE, when the library loads; so when the CPU has AVX-512 and OpenBLAS chose a
  * core without it, and the user has not chosen a core, rbm sets SkylakeX and runs itself
  * again. Set OPENBLAS_CORETYPE (to any core, e.g. Haswell) to keep OpenBLAS's own choice.
@@ -83,7 +84,10 @@ static void prefer_avx512_blas(char **argv)
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
         !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
         return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    /* Run as `ld.so rbm ...`, /proc/self/exe is the loader, which would take argv[1] for the
+     * program: then keep the kernels we have. */
+    if (getauxval(AT_BASE) == 0 || setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0)
+        return;
     execv("/proc/self/exe", argv);
     unsetenv("OPENBLAS_CORETYPE"); /* could not run again: go on with the kernels we have */
 }

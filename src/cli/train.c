@@ -326,15 +326,7 @@ int cli_train(int argc, char **argv)
                      (long long)settings.layer_epochs.values[0]);
         else
             snprintf(epochs, sizeof epochs, "%lld epochs", (long long)settings.epochs);
-        /* the workers each RBM uses (a stack: the most any of its RBMs uses) */
         int threads = rbm_training_threads(&settings, rows - held, rbm_dataset_columns(data));
-        for (int64_t k = 1; k < settings.layers.count; k++) {
-            RbmSettings layer = settings;
-            layer.hidden = settings.layers.values[k];
-            int layer_threads = rbm_training_threads(&layer, rows - held,
-                                                     settings.layers.values[k - 1]);
-            threads = k == 1 || layer_threads > threads ? layer_threads : threads;
-        }
         fprintf(stderr, "rbm: %lld samples x %lld visible -> %lld hidden%s, %s, %s%d thread%s",
                 (long long)(rows - held), (long long)rbm_dataset_columns(data),
                 (long long)(settings.layers.count ? settings.layers.values[settings.layers.count - 1]
