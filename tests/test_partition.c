@@ -86,16 +86,23 @@ static void test_ais_agrees_with_exact(void **state)
     }
 }
 
+/* rows x columns of 0/1 values; column j is 1 with probability base + slope * j. */
+static float *binary_rows(int rows, int columns, uint64_t seed, float base, float slope)
+{
+    float *values = malloc((size_t)rows * (size_t)columns * sizeof(float));
+    Pcg32 rng;
+    pcg32_seed(&rng, seed, seed);
+    for (int i = 0; i < rows * columns; i++)
+        values[i] = pcg32_uniform_reference(&rng) < base + slope * (float)(i % columns) ? 1.0f : 0.0f;
+    return values;
+}
+
 static void test_evaluate_log_probability(void **state)
 {
     (void)state;
     RbmModel *model = random_model(8, 5, 1.0, 4);
     enum { N = 30 };
-    float *values = malloc(N * 8 * sizeof(float));
-    Pcg32 rng;
-    pcg32_seed(&rng, 3, 3);
-    for (int i = 0; i < N * 8; i++)
-        values[i] = pcg32_uniform_reference(&rng) < 0.4f ? 1.0f : 0.0f;
+    float *values = binary_rows(N, 8, 3, 0.4f, 0.0f);
     RbmDataset *data = NULL;
     assert_int_equal(rbm_dataset_from_values(&data, values, N, 8, "memory"), 0);
     RbmEvaluation result;
@@ -136,11 +143,7 @@ static void test_evaluate_uses_ais_above_twenty_units(void **state)
     (void)state;
     RbmModel *model = random_model(24, 22, 0.5, 21);
     enum { N = 200 };
-    float *values = malloc(N * 24 * sizeof(float));
-    Pcg32 rng;
-    pcg32_seed(&rng, 8, 8);
-    for (int i = 0; i < N * 24; i++)
-        values[i] = pcg32_uniform_reference(&rng) < 0.3f + 0.02f * (i % 24) ? 1.0f : 0.0f;
+    float *values = binary_rows(N, 24, 8, 0.3f, 0.02f);
     RbmDataset *data = NULL;
     assert_int_equal(rbm_dataset_from_values(&data, values, N, 24, "memory"), 0);
     RbmAisSettings ais;
