@@ -43,6 +43,7 @@ typedef struct Shape {
     bool persistent;     /* the negative phase continues chains kept across batches (PCD) */
     bool sparsity;       /* the hidden-bias step has a sparsity term (sums of h0p needed) */
     bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
+    bool streaming_updates; /* write W with non-temporal stores: other workers read it next */
 } Shape;
 
 /* Random draws each sample consumes, one uniform per Bernoulli unit, in this order: v0 (V),

@@ -499,6 +499,9 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.persistent = settings->persistent;
     shape.sparsity = settings->sparsity_cost > 0;
     const int threads = threads_for_rbm(settings, shape.hidden, N, shape.visible);
+    /* With one worker nobody else holds W in a cache, and W's next reader is this worker:
+     * plain stores keep it cached. With more, the update writes lines the others read. */
+    shape.streaming_updates = threads > 1;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 
