@@ -58,6 +58,14 @@ double rbm_difference_sums(float *restrict sums, const float *restrict a,
     return squares;
 }
 
+/* Aligns the destination to VECTOR floats, then streams VECTOR floats a step. */
+#define STREAMING_LOOP(VECTOR, TYPE, SET1, LOAD, LOADU, ADD, MUL, STREAM)                         \
+    for (; j < n && (uintptr_t)(weight + j) % (VECTOR * sizeof(float)); j++)                      \
+        weight[j] += learning_rate * velocity[j];                                                  \
+    const TYPE rate = SET1(learning_rate);                                                         \
+    for (; j + VECTOR <= n; j += VECTOR)                                                           \
+        STREAM(weight + j, ADD(LOAD(weight + j), MUL(rate, LOADU(velocity + j))));
+
 /* weight[j] += learning_rate * velocity[j] over one row, written with non-temporal stores where
  * the row's addresses allow: the same arithmetic as the plain loop (no contraction), so the
  * same values. */
@@ -66,29 +74,14 @@ static void add_velocity_streaming(float *restrict weight, const float *restrict
 {
     int64_t j = 0;
 #if defined(__AVX512F__)
-    enum { ALIGN = 64 };
-    for (; j < n && ((uintptr_t)(weight + j) & (ALIGN - 1)); j++)
-        weight[j] += learning_rate * velocity[j];
-    const __m512 rate = _mm512_set1_ps(learning_rate);
-    for (; j + 16 <= n; j += 16)
-        _mm512_stream_ps(weight + j, _mm512_add_ps(_mm512_load_ps(weight + j),
-                                                   _mm512_mul_ps(rate, _mm512_loadu_ps(velocity + j))));
+    STREAMING_LOOP(16, __m512, _mm512_set1_ps, _mm512_load_ps, _mm512_loadu_ps, _mm512_add_ps,
+                   _mm512_mul_ps, _mm512_stream_ps)
 #elif defined(__AVX__)
-    enum { ALIGN = 32 };
-    for (; j < n && ((uintptr_t)(weight + j) & (ALIGN - 1)); j++)
-        weight[j] += learning_rate * velocity[j];
-    const __m256 rate = _mm256_set1_ps(learning_rate);
-    for (; j + 8 <= n; j += 8)
-        _mm256_stream_ps(weight + j, _mm256_add_ps(_mm256_load_ps(weight + j),
-                                                   _mm256_mul_ps(rate, _mm256_loadu_ps(velocity + j))));
+    STREAMING_LOOP(8, __m256, _mm256_set1_ps, _mm256_load_ps, _mm256_loadu_ps, _mm256_add_ps,
+                   _mm256_mul_ps, _mm256_stream_ps)
 #elif defined(__SSE2__)
-    enum { ALIGN = 16 };
-    for (; j < n && ((uintptr_t)(weight + j) & (ALIGN - 1)); j++)
-        weight[j] += learning_rate * velocity[j];
-    const __m128 rate = _mm_set1_ps(learning_rate);
-    for (; j + 4 <= n; j += 4)
-        _mm_stream_ps(weight + j, _mm_add_ps(_mm_load_ps(weight + j),
-                                             _mm_mul_ps(rate, _mm_loadu_ps(velocity + j))));
+    STREAMING_LOOP(4, __m128, _mm_set1_ps, _mm_load_ps, _mm_loadu_ps, _mm_add_ps, _mm_mul_ps,
+                   _mm_stream_ps)
 #endif
     for (; j < n; j++)
         weight[j] += learning_rate * velocity[j];
@@ -99,7 +92,8 @@ void rbm_weight_step(float *restrict weight, float *restrict velocity, float lea
                      bool streaming)
 {
     for (int64_t i = 0; i < rows; i++) {
-        float *restrict weight_row = weight + i * stride, *restrict velocity_row = velocity + i * stride;
+        float *restrict weight_row = weight + i * stride;
+        float *restrict velocity_row = velocity + i * stride;
         if (weight_decay != 0.0f)
             for (int64_t j = 0; j < columns; j++)
                 velocity_row[j] -= weight_decay * weight_row[j];
@@ -111,7 +105,7 @@ void rbm_weight_step(float *restrict weight, float *restrict velocity, float lea
         }
     }
 #ifdef __SSE2__
-    if (streaming) /* non-temporal stores are weakly ordered: make them visible before the barrier */
+    if (streaming) /* non-temporal stores are weakly ordered: publish them before the barrier */
         _mm_sfence();
 #endif
 }

@@ -59,6 +59,13 @@ static const char *const bias_init_names[] = {"zero", "data"};
 
 /* "784,500,2000": whole numbers within the key's range, separated by commas (spaces allowed
  * after a comma); "" is the empty list. */
+/* A whole-number key's bound (stored as a double) for a message: INT64_MAX is 2^63 as a double,
+ * which a conversion to long long cannot hold. */
+static long long whole_bound(double bound)
+{
+    return bound >= 0x1p63 ? INT64_MAX : bound <= -0x1p63 ? INT64_MIN : (long long)bound;
+}
+
 static int parse_list(const KeySpec *spec, const char *text, RbmIntList *list, char *reason,
                       size_t reason_size)
 {
@@ -78,8 +85,8 @@ static int parse_list(const KeySpec *spec, const char *text, RbmIntList *list, c
             return -EINVAL;
         }
         if ((double)value < spec->minimum || (double)value > spec->maximum) {
-            snprintf(reason, reason_size, "%lld is out of range [%.0f, %.0f]", value,
-                     spec->minimum, spec->maximum);
+            snprintf(reason, reason_size, "%lld is out of range [%lld, %lld]", value,
+                     whole_bound(spec->minimum), whole_bound(spec->maximum));
             return -EINVAL;
         }
         parsed.values[parsed.count++] = value;
@@ -116,8 +123,8 @@ static int parse_value(const KeySpec *spec, const char *text, RbmSettings *setti
             return -EINVAL;
         }
         if ((double)value < spec->minimum || (double)value > spec->maximum) {
-            snprintf(reason, reason_size, "%lld is out of range [%.0f, %.0f]", value,
-                     spec->minimum, spec->maximum);
+            snprintf(reason, reason_size, "%lld is out of range [%lld, %lld]", value,
+                     whole_bound(spec->minimum), whole_bound(spec->maximum));
             return -EINVAL;
         }
         *(int64_t *)field = value;

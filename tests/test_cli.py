@@ -113,20 +113,46 @@ class Arguments(Workspace):
         self.assertRegex(result.stdout, r"rbm \d+\.\d+\.\d+")
         self.assertIn("OpenBLAS", result.stdout)
         self.assertIn("single-threaded: yes", result.stdout)
-        self.assertIn("OpenMP", result.stdout)
+        self.assertRegex(result.stdout, r"OpenMP: \d+ processors, thread limit \d+")
+        env = dict(os.environ, OMP_THREAD_LIMIT="3")
+        limited = subprocess.run([RBM, "--version"], capture_output=True, text=True, env=env)
+        self.assertIn("thread limit 3 ", limited.stdout)
+
+    def fake_openblas_environment(self):
+        """The environment that preloads tests/fake_openblas.c, without OPENBLAS_CORETYPE."""
+        shim = os.environ.get("RBM_FAKE_OPENBLAS")
+        if not shim:
+            self.skipTest("RBM_FAKE_OPENBLAS not set (meson test sets it)")
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        env["LD_PRELOAD"] = shim
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
+        return env
+
+    def test_refuses_a_multithreaded_openblas(self):
+        # A threaded OpenBLAS would split each product by its own rules under rbm's workers:
+        # rbm refuses to train (exit 1, nothing written) and says so in --version.
+        env = self.fake_openblas_environment()
+        env["OPENBLAS_CORETYPE"] = "Haswell"  # no re-exec: the test is about the refusal
+        data = self.write("d.csv", "0.5,0.1\n0.2,0.9\n")
+        for parallel, kind in (("1", "pthreads"), ("2", "OpenMP")):
+            env["RBM_FAKE_OPENBLAS_PARALLEL"] = parallel
+            for command in (["train", self.config(data)], ["bench", self.config(data)]):
+                result = subprocess.run([RBM, *command], capture_output=True, text=True, env=env,
+                                        cwd=self.dir, timeout=60)
+                self.assert_bad(result, "the OpenBLAS in use is multithreaded",
+                                f"openblas_get_parallel() = {parallel}", status=1)
+                self.assertEqual(os.listdir(self.dir), ["d.csv", "run.ini"])
+            result = subprocess.run([RBM, "--version"], capture_output=True, text=True, env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("single-threaded: NO (training is refused)", result.stdout)
 
     def test_avx512_kernels_when_openblas_picks_an_older_core(self):
         # OpenBLAS 0.3.21 picks SSE3 or AVX2 kernels on CPUs newer than itself; rbm then asks
         # for SkylakeX where the CPU has AVX-512, unless the user chose a core.
-        shim = os.environ.get("RBM_FAKE_BLAS_CORE")
-        if not shim:
-            self.skipTest("RBM_FAKE_BLAS_CORE not set (meson test sets it)")
+        env = self.fake_openblas_environment()
         with open("/proc/cpuinfo") as f:
             flags = next(l for l in f if l.startswith("flags")).split()
         avx512 = all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl"))
-        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
-        env["LD_PRELOAD"] = shim
-        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"
         result = subprocess.run([RBM, "--version"], capture_output=True, text=True, env=env)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("(core: SkylakeX)" if avx512 else "(core: Prescott)", result.stdout)
@@ -157,7 +183,12 @@ class Configs(Workspace):
         self.bad_config("[train]\nbatch_size = -5\n", "bad.ini:2: train.batch_size")
 
     def test_missing_train_path(self):
-        self.bad_config("[model]\nhidden = 3\n", "data.train is not set")
+        self.bad_config("[model]\nhidden = 3\n", "bad.ini: data.train is not set")
+        self.bad_config("", "bad.ini: data.train is not set")
+
+    def test_range_names_the_largest_whole_number(self):
+        self.assert_bad(run("train", self.config("x.csv"), "-s", "data.limit=-1"),
+                        "data.limit: -1 is out of range [0, 9223372036854775807]")
 
 
 class BadData(Workspace):
@@ -236,6 +267,25 @@ class BadData(Workspace):
         self.train_bad(self.path("f.npy"), "f.npy: byte offset", "dtype '<i8' is not supported")
         np.save(self.path("n.npy"), np.array([[0.5, np.nan]], np.float32))
         self.train_bad(self.path("n.npy"), "n.npy: byte offset 132: value is not finite")
+
+    def test_empty_and_lying_npy(self):
+        self.train_bad(self.write("e.npy", b"", mode="wb"), "e.npy: byte offset 0: empty file")
+        np.save(self.path("z.npy"), np.zeros((0, 4), np.float32))
+        data = self.read("z.npy")
+        self.train_bad(self.path("z.npy"), "z.npy: byte offset 10: the header's shape (0, 4) holds no data")
+        self.train_bad(self.write("l.npy", data.replace(b"(0, 4)", b"(99999999, 4)"), mode="wb"),
+                       "l.npy: byte offset 128: the header's shape needs 1599999984 bytes of data "
+                       "but the file has 7")
+        self.train_bad(self.write("o.npy", data.replace(b"(0, 4)", b"(99999999999999999999, 4)"),
+                                  mode="wb"), "o.npy: byte offset", "dimension overflows")
+        self.train_bad(self.write("s.npy", data.replace(b"(0, 4),", b"(4294967296, 4294967296)"),
+                                  mode="wb"), "s.npy: byte offset", "shape overflows")
+
+    def test_idx_without_rows_or_columns(self):
+        self.train_bad(self.idx("r.idx", [0, 0, 8, 3], [0, 28, 28]),
+                       "r.idx: byte offset 4: the IDX header gives 0 rows of 784 values: no data")
+        self.train_bad(self.idx("c.idx", [0, 0, 8, 3], [3, 0, 28]),
+                       "c.idx: byte offset 4: the IDX header gives 3 rows of 0 values: no data")
 
 
 class BadModels(Workspace):
@@ -323,6 +373,11 @@ class Training(Workspace):
         self.assertIn("weights 6 x 12", info.stdout)
         self.assertIn("epochs trained: 3", info.stdout)
         self.assertIn("seed: 1", info.stdout)
+        self.assertIn(f"final recon_error: {meta['final_recon_error']:.9g}", info.stdout)
+        config = info.stdout.split("config:\n", 1)[1]  # the config the model was trained with
+        self.assertIn(f"train = {self.path('train.csv')}\n", config)
+        self.assertIn("[model]\nhidden = 6\n", config)
+        self.assertIn("epochs = 3\n", config)  # the --set value, not the file's 2
 
     def test_every_format_trains(self):
         rng = np.random.default_rng(2)
@@ -347,22 +402,60 @@ class Training(Workspace):
             np.testing.assert_array_equal(models[0][k], models[1][k])
             np.testing.assert_array_equal(models[0][k], models[2][k])
 
+    def trained_weights(self, data, *overrides, name):
+        result = run("train", self.config(data, model=f"{name}.npz", name=f"{name}.ini"), *overrides)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        model = self.load(self.path(f"{name}.npz"))
+        return model, np.concatenate([model[k].ravel() for k in ("weights", "hidden_bias", "visible_bias")])
+
+    def test_data_options(self):
+        rng = np.random.default_rng(4)
+        halves = rng.integers(0, 3, size=(11, 5))  # 0, 1, 2: exact halves after scale = 2
+        as_text = lambda rows: "".join(",".join(map(str, r)) + "\n" for r in rows)
+        plain, reference = self.trained_weights(self.write("p.csv", as_text(halves / 2)), name="p")
+        # scale = NUMBER divides every value
+        _, scaled = self.trained_weights(self.write("h.csv", as_text(halves)), "-s", "data.scale=2",
+                                         name="h")
+        np.testing.assert_array_equal(scaled, reference)
+        # a header without a label column is skipped, and every column is trained on
+        header = "p0,p1,p2,p3,p4\n" + as_text(halves / 2)
+        model, with_header = self.trained_weights(self.write("n.csv", header), name="n")
+        self.assertEqual(model["weights"].shape, (6, 5))
+        np.testing.assert_array_equal(with_header, reference)
+        # format = csv reads a file whatever its name; format = idx refuses one that is not
+        _, named = self.trained_weights(self.write("p.dat", as_text(halves / 2)), "-s",
+                                        "data.format=csv", name="d")
+        np.testing.assert_array_equal(named, reference)
+        np.save(self.path("x.npy"), (halves / 2).astype(np.float32))
+        self.assert_bad(run("train", self.config(self.path("x.npy")), "-s", "data.format=idx"),
+                        "x.npy: byte offset 0: wrong IDX magic")
+        # limit = N trains on the first N rows only
+        model, limited = self.trained_weights(self.path("p.csv"), "-s", "data.limit=7", name="l")
+        self.assertEqual(json.loads(str(model["metadata"]))["samples"], 7)
+        _, first_rows = self.trained_weights(self.write("f.csv", as_text(halves[:7] / 2)), name="f")
+        np.testing.assert_array_equal(limited, first_rows)
+        self.assertFalse(np.array_equal(limited, reference))
+
     def test_same_bytes_any_thread_count(self):
         rng = np.random.default_rng(3)
         np.save(self.path("d.npy"), rng.random((157, 30), dtype=np.float32))
         files = {}
         for threads in (1, 2, 3, 4, 7, 16):
-            cfg = self.config(self.path("d.npy"), extra=f"threads = {threads}\nchunk_rows = 3",
+            # 16-row batches of 1-row chunks and 8 update strips: work for every thread count
+            cfg = self.config(self.path("d.npy"), extra=f"threads = {threads}\nchunk_rows = 1\n"
+                                                        f"update_strips = 8",
                               model=f"t{threads}.npz", name=f"t{threads}.ini")
-            result = run("train", cfg)
+            result = run("train", cfg, "-s", "train.batch_size=16")
             self.assertEqual(result.returncode, 0, result.stderr)
             files[threads] = self.read(f"t{threads}.npz")
         for threads, content in files.items():
             self.assertEqual(content, files[1], f"threads = {threads} changed the model file")
-        again = run("train", self.path("t2.ini"), "-s", f"output.model={self.path('again.npz')}")
+        again = run("train", self.path("t2.ini"), "-s", "train.batch_size=16",
+                    "-s", f"output.model={self.path('again.npz')}")
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(self.read("again.npz"), files[1])
-        other = run("train", self.path("t2.ini"), "-s", "train.seed=2", "-s", f"output.model={self.path('s2.npz')}")
+        other = run("train", self.path("t2.ini"), "-s", "train.batch_size=16", "-s", "train.seed=2",
+                    "-s", f"output.model={self.path('s2.npz')}")
         self.assertEqual(other.returncode, 0, other.stderr)
         self.assertNotEqual(self.load(self.path("s2.npz"))["weights"].tobytes(),
                             self.load(self.path("t1.npz"))["weights"].tobytes())

@@ -140,11 +140,10 @@ static void test_weight_step_streaming_equals_plain(void **state)
 {
     (void)state;
     enum { ROWS = 3, STRIDE = 131, SIZE = ROWS * STRIDE };
+    enum { BYTES = (SIZE * sizeof(float) + 63) / 64 * 64 }; /* aligned_alloc wants a multiple */
     float original_weight[SIZE], original_velocity[SIZE];
-    float *plain_weight = aligned_alloc(64, SIZE * sizeof(float));
-    float *plain_velocity = aligned_alloc(64, SIZE * sizeof(float));
-    float *stream_weight = aligned_alloc(64, SIZE * sizeof(float));
-    float *stream_velocity = aligned_alloc(64, SIZE * sizeof(float));
+    float *plain_weight = aligned_alloc(64, BYTES), *plain_velocity = aligned_alloc(64, BYTES);
+    float *stream_weight = aligned_alloc(64, BYTES), *stream_velocity = aligned_alloc(64, BYTES);
     assert_non_null(plain_weight && plain_velocity && stream_weight && stream_velocity);
     Pcg32 rng;
     pcg32_seed(&rng, 9, 4);
@@ -168,8 +167,10 @@ static void test_weight_step_streaming_equals_plain(void **state)
                 for (int j = 0; j < SIZE; j++) {
                     const int64_t column = j % STRIDE;
                     const bool inside = column >= first && column < first + columns;
-                    float velocity = original_velocity[j] - (inside ? weight_decay * original_weight[j] : 0.0f);
-                    float weight = inside ? original_weight[j] + 0.1f * velocity : original_weight[j];
+                    const float shrink = inside ? weight_decay * original_weight[j] : 0.0f;
+                    const float velocity = original_velocity[j] - shrink;
+                    const float weight = inside ? original_weight[j] + 0.1f * velocity
+                                                : original_weight[j];
                     assert_true(stream_velocity[j] == velocity && stream_weight[j] == weight);
                 }
             }

@@ -12,6 +12,7 @@
 
 #include "blas_guard.h"
 #include "data/dataset.h"
+#include "memory.h"
 #include "pcg32.h"
 #include "rbm/rbm.h"
 #include "reference_cd.h"
@@ -81,7 +82,16 @@ static void compare_with_reference_using(int eight_bit, Configure configure, con
     RbmModel *model = NULL;
     assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
     float W[8 * 20], hb[8], vb[20];
-    reference_train(&run, W, hb, vb);
+    const double reference_error = reference_train(&run, W, hb, vb);
+    /* the model's final recon_error: the mean of (v0p - vnp)^2 over the last epoch's samples and
+     * visible units, as the reference computes it with plain loops */
+    const char *key = "\"final_recon_error\": ";
+    const char *field = model->metadata_json ? strstr(model->metadata_json, key) : NULL;
+    assert_non_null(field);
+    const double recon_error = strtod(field + strlen(key), NULL);
+    print_message("%s: recon_error %.9g, reference %.9g\n", what, recon_error, reference_error);
+    assert_true(reference_error > 0 &&
+                fabs(recon_error - reference_error) < 1e-6 * reference_error);
     double worst = 0, moved = 0;
     for (int i = 0; i < 8 * 20; i++) {
         worst = fmax(worst, fabs((double)W[i] - model->weights[i]));
@@ -282,6 +292,44 @@ static void test_options_same_bits_any_thread_count(void **state)
     rbm_dataset_free(data);
 }
 
+/* Allocations one rbm_train call makes, with every option and the per-epoch monitors. */
+static long allocations_for(const RbmDataset *data, int64_t epochs, int threads)
+{
+    RbmSettings settings;
+    rbm_default_settings(&settings);
+    strcpy(settings.train_path, "memory");
+    settings.hidden = 19;
+    settings.batch_size = 16;
+    settings.chunk_rows = 5;
+    settings.update_strips = 3;
+    settings.threads = threads;
+    ReferenceRun ignored = {0};
+    monitored(&settings, &ignored);
+    settings.epochs = epochs;
+    RbmError error = {{0}};
+    RbmModel *model = NULL;
+    rbm_test_fail_allocation(-1); /* counts from here */
+    assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
+    long count = rbm_test_allocations();
+    rbm_model_free(model);
+    return count;
+}
+
+/* Every buffer is allocated before the first batch: more epochs (and batches) allocate nothing
+ * more. */
+static void test_allocations_do_not_grow_with_epochs(void **state)
+{
+    (void)state;
+    RbmDataset *data = make_dataset(203, 37, 3, 1);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        long one = allocations_for(data, 1, threads), six = allocations_for(data, 6, threads);
+        print_message("threads %d: %ld allocations for 1 epoch, %ld for 6\n", threads, one, six);
+        assert_true(one > 0);
+        assert_int_equal(one, six);
+    }
+    rbm_dataset_free(data);
+}
+
 static void test_same_bits_any_thread_count(void **state)
 {
     (void)state;
@@ -369,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_shuffle_order),
         cmocka_unit_test(test_options_same_bits_any_thread_count),
         cmocka_unit_test(test_same_bits_any_thread_count),
+        cmocka_unit_test(test_allocations_do_not_grow_with_epochs),
         cmocka_unit_test(test_threads_follow_the_units_of_work),
         cmocka_unit_test(test_blas_buffer_guard_is_used),
     };

@@ -191,7 +191,6 @@ int cli_bench(int argc, char **argv)
     BenchOptions o = {.repeats = 5, .epochs = 2, .csv_path = "bench.csv", .plot_path = "bench.svg"};
     const char *config_path = NULL;
     RbmSettings settings;
-    rbm_default_settings(&settings);
     const char *overrides[MAX_LIST];
     int override_count = 0;
     int64_t list[MAX_LIST];
@@ -243,11 +242,7 @@ int cli_bench(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     RbmError error = {{0}};
-    int result = rbm_settings_load_file(&settings, config_path, &error);
-    for (int i = 0; result == 0 && i < override_count; i++)
-        result = rbm_settings_override(&settings, overrides[i], &error);
-    if (result == 0)
-        result = rbm_settings_check(&settings, &error);
+    int result = cli_load_settings(&settings, config_path, overrides, override_count, &error);
     if (result == 0)
         result = rbm_check_blas(&error);
     RbmDataset *data = NULL;

@@ -13,6 +13,12 @@ int cli_exit_status(int result);
 /* Prints "rbm: message" to stderr and returns the exit status for `result`. */
 int cli_report(int result, const RbmError *error);
 
+/* Defaults, then the config file, then the overrides ("SECTION.KEY=VALUE") in order, then the
+ * checks of the whole: 0 or a negative errno with the reason in `error`. A check's reason is
+ * prefixed with the config's path, since the file (or an override) is where to fix it. */
+int cli_load_settings(RbmSettings *settings, const char *config_path,
+                      const char *const *overrides, int override_count, RbmError *error);
+
 typedef struct CliTimes {
     double load_seconds, save_seconds;
 } CliTimes;

@@ -25,6 +25,25 @@ int cli_report(int result, const RbmError *error)
     return cli_exit_status(result);
 }
 
+int cli_load_settings(RbmSettings *settings, const char *config_path,
+                      const char *const *overrides, int override_count, RbmError *error)
+{
+    rbm_default_settings(settings);
+    int result = rbm_settings_load_file(settings, config_path, error);
+    for (int i = 0; result == 0 && i < override_count; i++)
+        result = rbm_settings_override(settings, overrides[i], error);
+    if (result != 0)
+        return result;
+    result = rbm_settings_check(settings, error);
+    if (result != 0) {
+        char reason[sizeof error->message];
+        memcpy(reason, error->message, sizeof reason);
+        snprintf(error->message, sizeof error->message, "%s%s: %s", config_path,
+                 override_count ? " (with --set)" : "", reason);
+    }
+    return result;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,

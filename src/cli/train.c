@@ -260,13 +260,8 @@ int cli_train(int argc, char **argv)
     }
 
     RbmSettings settings;
-    rbm_default_settings(&settings);
-    int result = rbm_settings_load_file(&settings, config_path, &error);
-    for (int i = 0; result == 0 && i < override_count; i++)
-        result = rbm_settings_override(&settings, overrides[i], &error);
+    int result = cli_load_settings(&settings, config_path, overrides, override_count, &error);
     free(overrides);
-    if (result == 0)
-        result = rbm_settings_check(&settings, &error);
     if (result == 0)
         result = rbm_check_blas(&error);
     if (result != 0)

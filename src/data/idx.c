@@ -84,6 +84,13 @@ int rbm_load_idx(RbmDataset *data, const char *path, int64_t limit, RbmError *er
             columns *= size;
         }
     }
+    if (rows == 0 || columns == 0) {
+        result = rbm_fail(error, -EINVAL,
+                          "%s: byte offset 4: the IDX header gives %llu rows of %llu values: "
+                          "no data",
+                          path, (unsigned long long)rows, (unsigned long long)columns);
+        goto done;
+    }
     uint64_t data_offset = 4 + 4 * (uint64_t)dimensions;
     if (columns != 0 && rows > (UINT64_MAX >> 20) / columns) {
         result = rbm_fail(error, -EINVAL, "%s: byte offset 4: IDX dimensions overflow", path);

@@ -21,7 +21,7 @@ int rbm_load_npy(RbmDataset *data, const char *path, int64_t limit, RbmError *er
     char reason[512];
     if (size == 0) {
         free(file);
-        return rbm_fail(error, -EINVAL, "%s: empty file", path);
+        return rbm_fail(error, -EINVAL, "%s: byte offset 0: empty file", path);
     }
     if (rbm_npy_parse_header((const uint8_t *)file, size, &header, reason, sizeof reason) < 0) {
         free(file);
@@ -35,6 +35,12 @@ int rbm_load_npy(RbmDataset *data, const char *path, int64_t limit, RbmError *er
                         path, header.dimensions);
     }
     uint64_t rows = header.shape[0], columns = header.shape[1];
+    if (rows == 0 || columns == 0) {
+        free(file);
+        return rbm_fail(error, -EINVAL,
+                        "%s: byte offset 10: the header's shape (%llu, %llu) holds no data", path,
+                        (unsigned long long)rows, (unsigned long long)columns);
+    }
     if (limit > 0 && (uint64_t)limit < rows)
         rows = (uint64_t)limit;
     data->rows = (int64_t)rows;
