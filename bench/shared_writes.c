@@ -6,21 +6,32 @@
  * batch's samples: each worker writes its chunk's rows, and the gradient product reads all rows.
  * So every such write lands on cache lines another core holds.
  *
- * This program times that write pass (one strip per thread, as the trainer's update) in two
- * schedules that differ only in what is read between the writes:
- *   shared:  every thread then reads the whole array (as the forward product reads W);
- *   private: every thread then reads only its own strip, twice (the same number of reads).
- * At 1 thread both are the same. The difference at 2 threads is the cost of the cache
- * coherence traffic, which no change to the arithmetic removes.
+ * This program times the trainer's own write pass (rbm_weight_step, one strip per thread, as
+ * the update) in three schedules:
+ *   shared:           every thread then reads the whole array (as the forward product reads W);
+ *   shared, streamed: the same, the pass writing with non-temporal stores (as the trainer does
+ *                     with 2+ workers);
+ *   private:          every thread then reads only its own strip, as many times (no sharing).
+ * At 1 thread nothing is shared. At 2 threads a plain store to a line the other core holds must
+ * first fetch the line and invalidate the copy (a read for ownership); a non-temporal store
+ * writes the whole line without fetching it.
  *
  *   bench_shared_writes [FLOATS [ROUNDS]]     (defaults: 235200 = 300 x 784, 2000)
  */
 #include <omp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static double time_writes(float *weights, const float *velocity, int64_t n, int rounds,
-                          int threads, int shared, float *sink)
+#include "kernels.h"
+
+typedef enum { SHARED, SHARED_STREAMED, PRIVATE } Schedule;
+static const char *const schedule_names[] = {"shared", "shared, streamed", "private"};
+
+/* The slowest thread's seconds per write pass, over `rounds` rounds of write then read. */
+static double time_writes(float *weights, float *velocity, int64_t n, int rounds,
+                          int threads, Schedule schedule, float *sink)
 {
     double write_seconds = 0;
     float total = 0;
@@ -32,12 +43,12 @@ static double time_writes(float *weights, const float *velocity, int64_t n, int 
         for (int round = 0; round < rounds; round++) {
 #pragma omp barrier
             double start = omp_get_wtime();
-            for (int64_t j = first; j < end; j++)
-                weights[j] += 1e-6f * velocity[j];
+            rbm_weight_step(weights + first, velocity + first, 1e-6f, 0.0f,
+                            schedule == SHARED_STREAMED, 1, end - first, 0);
             mine += omp_get_wtime() - start;
 #pragma omp barrier
             float sum = 0;
-            if (shared) {
+            if (schedule != PRIVATE) {
                 for (int64_t j = 0; j < n; j++)
                     sum += weights[j];
             } else {
@@ -63,26 +74,29 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_shared_writes [FLOATS >= 1024 [ROUNDS >= 1]]\n");
         return 2;
     }
-    float *weights = calloc((size_t)n, sizeof(float)), *velocity = malloc((size_t)n * sizeof(float));
+    float *weights = aligned_alloc(64, ((size_t)n * sizeof(float) + 63) / 64 * 64);
+    float *velocity = malloc((size_t)n * sizeof(float));
     if (!weights || !velocity) {
         fprintf(stderr, "bench_shared_writes: out of memory\n");
         return 1;
     }
-    for (int64_t j = 0; j < n; j++)
+    for (int64_t j = 0; j < n; j++) {
+        weights[j] = 0;
         velocity[j] = (float)(j % 97);
+    }
     float sink = 0;
     printf("%lld floats (%.0f KB), %d rounds; the slowest thread's write pass per round\n",
            (long long)n, (double)n * 4 / 1024, rounds);
-    printf("threads  schedule  us/pass  ns/float written\n");
+    printf("threads  schedule          us/pass  ns/float written\n");
     const int max_threads = omp_get_max_threads();
     for (int threads = 1; threads <= max_threads; threads *= 2)
-        for (int shared = 1; shared >= 0; shared--) {
-            time_writes(weights, velocity, n, rounds / 10 + 1, threads, shared, &sink); /* warm */
-            double seconds = time_writes(weights, velocity, n, rounds, threads, shared, &sink);
-            printf("%7d  %-8s  %7.1f  %6.3f\n", threads, shared ? "shared" : "private", seconds * 1e6,
-                   seconds * 1e9 / ((double)n / threads));
+        for (Schedule schedule = SHARED; schedule <= PRIVATE; schedule++) {
+            time_writes(weights, velocity, n, rounds / 10 + 1, threads, schedule, &sink); /* warm */
+            double seconds = time_writes(weights, velocity, n, rounds, threads, schedule, &sink);
+            printf("%7d  %-16s  %7.1f  %6.3f\n", threads, schedule_names[schedule],
+                   seconds * 1e6, seconds * 1e9 / ((double)n / threads));
         }
     free(weights);
     free(velocity);
-    return sink == 12345.0f; /* keep the reads */
+    return sink == 12345.0f; /* keeps the reads */
 }

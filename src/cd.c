@@ -223,8 +223,8 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
     phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(H, columns, 2 * B));
     if (shape->products_only)
         return;
-    rbm_weight_step(weights, velocity_w, rule->learning_rate, rule->weight_decay, H, columns, V,
-                    shape->streaming_updates);
+    rbm_weight_step(weights, velocity_w, rule->learning_rate, rule->weight_decay,
+                    shape->streaming_updates, H, columns, V);
     update_bias(params->visible_bias, velocity->visible_bias, batch->chunk_visible_delta, NULL, V,
                 chunks, column, column + columns, inverse_rows, rule, B);
     update_bias(params->hidden_bias, velocity->hidden_bias, batch->chunk_hidden_delta,

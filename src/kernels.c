@@ -58,7 +58,8 @@ double rbm_difference_sums(float *restrict sums, const float *restrict a,
     return squares;
 }
 
-/* Aligns the destination to VECTOR floats, then streams VECTOR floats a step. */
+/* Plain stores up to the first address aligned to VECTOR floats (the streaming stores require
+ * it), then VECTOR floats a step with non-temporal stores. */
 #define STREAMING_LOOP(VECTOR, TYPE, SET1, LOAD, LOADU, ADD, MUL, STREAM)                         \
     for (; j < n && (uintptr_t)(weight + j) % (VECTOR * sizeof(float)); j++)                      \
         weight[j] += learning_rate * velocity[j];                                                  \
@@ -86,10 +87,11 @@ static void add_velocity_streaming(float *restrict weight, const float *restrict
     for (; j < n; j++)
         weight[j] += learning_rate * velocity[j];
 }
+#undef STREAMING_LOOP
 
 void rbm_weight_step(float *restrict weight, float *restrict velocity, float learning_rate,
-                     float weight_decay, int64_t rows, int64_t columns, int64_t stride,
-                     bool streaming)
+                     float weight_decay, bool streaming, int64_t rows, int64_t columns,
+                     int64_t stride)
 {
     for (int64_t i = 0; i < rows; i++) {
         float *restrict weight_row = weight + i * stride;

@@ -192,6 +192,7 @@ int rbm_npy_parse_header(const uint8_t *data, size_t size, NpyHeader *out, char 
     }
     if (!have_descr || !have_order || !have_shape)
         return fail(&c, "descr, fortran_order and shape are all required");
+    h.header_offset = prefix;
     h.data_offset = prefix + header_length;
     if (h.item_size != 0 && h.elements > (UINT64_MAX - h.data_offset) / h.item_size) {
         snprintf(reason, reason_size, "byte offset %zu: array size overflows", prefix);

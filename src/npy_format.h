@@ -14,6 +14,7 @@ typedef struct NpyHeader {
     int dimensions;       /* 0, 1 or 2 */
     uint64_t shape[2];
     uint64_t elements;    /* product of the shape (1 for a 0-d array) */
+    size_t header_offset; /* where the header's dictionary starts: 10 (version 1), 12 (2, 3) */
     size_t data_offset;   /* where the array data starts */
 } NpyHeader;
 

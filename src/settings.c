@@ -57,8 +57,6 @@ const RbmSettingInfo *rbm_settings_info(int index)
 static const char *const format_names[] = {"auto", "csv", "idx", "npy"};
 static const char *const bias_init_names[] = {"zero", "data"};
 
-/* "784,500,2000": whole numbers within the key's range, separated by commas (spaces allowed
- * after a comma); "" is the empty list. */
 /* A whole-number key's bound (stored as a double) for a message: INT64_MAX is 2^63 as a double,
  * which a conversion to long long cannot hold. */
 static long long whole_bound(double bound)
@@ -66,6 +64,8 @@ static long long whole_bound(double bound)
     return bound >= 0x1p63 ? INT64_MAX : bound <= -0x1p63 ? INT64_MIN : (long long)bound;
 }
 
+/* "784,500,2000": whole numbers within the key's range, separated by commas (spaces allowed
+ * after a comma); "" is the empty list. */
 static int parse_list(const KeySpec *spec, const char *text, RbmIntList *list, char *reason,
                       size_t reason_size)
 {

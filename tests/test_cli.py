@@ -141,7 +141,7 @@ class Arguments(Workspace):
                                         cwd=self.dir, timeout=60)
                 self.assert_bad(result, "the OpenBLAS in use is multithreaded",
                                 f"openblas_get_parallel() = {parallel}", status=1)
-                self.assertEqual(os.listdir(self.dir), ["d.csv", "run.ini"])
+                self.assertEqual(sorted(os.listdir(self.dir)), ["d.csv", "run.ini"])
             result = subprocess.run([RBM, "--version"], capture_output=True, text=True, env=env)
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn("single-threaded: NO (training is refused)", result.stdout)
@@ -272,7 +272,12 @@ class BadData(Workspace):
         self.train_bad(self.write("e.npy", b"", mode="wb"), "e.npy: byte offset 0: empty file")
         np.save(self.path("z.npy"), np.zeros((0, 4), np.float32))
         data = self.read("z.npy")
-        self.train_bad(self.path("z.npy"), "z.npy: byte offset 10: the header's shape (0, 4) holds no data")
+        self.train_bad(self.path("z.npy"),
+                       "z.npy: byte offset 10: the header's shape (0, 4) holds no data")
+        with open(self.path("v2.npy"), "wb") as f:  # version 2.0: a 4-byte header length
+            np.lib.format.write_array(f, np.zeros((3, 0), np.uint8), version=(2, 0))
+        self.train_bad(self.path("v2.npy"),
+                       "v2.npy: byte offset 12: the header's shape (3, 0) holds no data")
         self.train_bad(self.write("l.npy", data.replace(b"(0, 4)", b"(99999999, 4)"), mode="wb"),
                        "l.npy: byte offset 128: the header's shape needs 1599999984 bytes of data "
                        "but the file has 7")
@@ -284,8 +289,10 @@ class BadData(Workspace):
     def test_idx_without_rows_or_columns(self):
         self.train_bad(self.idx("r.idx", [0, 0, 8, 3], [0, 28, 28]),
                        "r.idx: byte offset 4: the IDX header gives 0 rows of 784 values: no data")
-        self.train_bad(self.idx("c.idx", [0, 0, 8, 3], [3, 0, 28]),
-                       "c.idx: byte offset 4: the IDX header gives 3 rows of 0 values: no data")
+        self.train_bad(self.idx("c.idx", [0, 0, 8, 3], [3, 28, 0]),
+                       "c.idx: byte offset 12: the IDX header gives 3 rows of 0 values: no data")
+        self.train_bad(self.idx("c.idx.gz", [0, 0, 8, 3], [5, 0, 28], compress=True),
+                       "c.idx.gz: byte offset 8 (uncompressed): the IDX header gives 5 rows of 0")
 
 
 class BadModels(Workspace):
@@ -403,10 +410,12 @@ class Training(Workspace):
             np.testing.assert_array_equal(models[0][k], models[2][k])
 
     def trained_weights(self, data, *overrides, name):
-        result = run("train", self.config(data, model=f"{name}.npz", name=f"{name}.ini"), *overrides)
+        config = self.config(data, model=f"{name}.npz", name=f"{name}.ini")
+        result = run("train", config, *overrides)
         self.assertEqual(result.returncode, 0, result.stderr)
         model = self.load(self.path(f"{name}.npz"))
-        return model, np.concatenate([model[k].ravel() for k in ("weights", "hidden_bias", "visible_bias")])
+        parameters = ("weights", "hidden_bias", "visible_bias")
+        return model, np.concatenate([model[k].ravel() for k in parameters])
 
     def test_data_options(self):
         rng = np.random.default_rng(4)
@@ -422,9 +431,10 @@ class Training(Workspace):
         model, with_header = self.trained_weights(self.write("n.csv", header), name="n")
         self.assertEqual(model["weights"].shape, (6, 5))
         np.testing.assert_array_equal(with_header, reference)
-        # format = csv reads a file whatever its name; format = idx refuses one that is not
-        _, named = self.trained_weights(self.write("p.dat", as_text(halves / 2)), "-s",
-                                        "data.format=csv", name="d")
+        # format = csv reads a CSV whatever its name says; format = idx refuses one that is not
+        misnamed = self.write("text.npy", as_text(halves / 2))
+        self.assert_bad(run("train", self.config(misnamed)), "text.npy: ", "not a .npy file")
+        _, named = self.trained_weights(misnamed, "-s", "data.format=csv", name="d")
         np.testing.assert_array_equal(named, reference)
         np.save(self.path("x.npy"), (halves / 2).astype(np.float32))
         self.assert_bad(run("train", self.config(self.path("x.npy")), "-s", "data.format=idx"),

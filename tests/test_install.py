@@ -3,9 +3,11 @@
 the pkg-config file land there, and a program built with `pkg-config --cflags --libs rbm`
 against that header trains a model through the library that NumPy then reads.
 
-usage: test_install.py BUILD_DIR SANITIZE   (SANITIZE: the build's b_sanitize, e.g. none)
+usage: test_install.py BUILD_DIR SANITIZE CC
+  SANITIZE: the build's b_sanitize (e.g. none); CC: the build's C compiler command
 """
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,7 @@ import numpy as np
 
 BUILD = os.path.abspath(sys.argv.pop(1))
 SANITIZE = sys.argv.pop(1)
+CC = shlex.split(sys.argv.pop(1))
 
 CONSUMER = r"""
 #include <stdio.h>
@@ -72,9 +75,10 @@ class Install(unittest.TestCase):
             with open(source, "w") as f:
                 f.write(CONSUMER)
             sanitize = [] if SANITIZE == "none" else [f"-fsanitize={SANITIZE}"]
-            subprocess.run(["cc", "-Wall", "-Werror", *sanitize, source, "-o", program, *flags],
+            subprocess.run([*CC, "-Wall", "-Werror", *sanitize, source, "-o", program, *flags],
                            check=True)
-            library = os.path.dirname(os.path.join(root, next(f for f in files if "/librbm.so" in f)))
+            library = next(f for f in files if "/librbm.so" in f)
+            library = os.path.dirname(os.path.join(root, library))
             data, model = os.path.join(root, "d.csv"), os.path.join(root, "m.npz")
             with open(data, "w") as f:
                 f.write("0,255,128,3\n255,0,7,200\n9,9,250,1\n")

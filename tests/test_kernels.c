@@ -126,7 +126,7 @@ static void test_weight_step(void **state)
 {
     (void)state;
     float weight[5] = {1, 2, 3, 4, 5}, velocity[5] = {0.5f, -1, 0, 2, 1};
-    rbm_weight_step(weight, velocity, 0.1f, 0.01f, 1, 5, 5, false);
+    rbm_weight_step(weight, velocity, 0.1f, 0.01f, false, 1, 5, 5);
     for (int j = 0; j < 5; j++) {
         float v = (float)((double[]){0.5, -1, 0, 2, 1}[j]) - 0.01f * (float)(j + 1);
         assert_true(fabs(velocity[j] - v) < 1e-7);
@@ -144,7 +144,7 @@ static void test_weight_step_streaming_equals_plain(void **state)
     float original_weight[SIZE], original_velocity[SIZE];
     float *plain_weight = aligned_alloc(64, BYTES), *plain_velocity = aligned_alloc(64, BYTES);
     float *stream_weight = aligned_alloc(64, BYTES), *stream_velocity = aligned_alloc(64, BYTES);
-    assert_non_null(plain_weight && plain_velocity && stream_weight && stream_velocity);
+    assert_true(plain_weight && plain_velocity && stream_weight && stream_velocity);
     Pcg32 rng;
     pcg32_seed(&rng, 9, 4);
     for (int decay = 0; decay < 2; decay++)
@@ -158,9 +158,9 @@ static void test_weight_step_streaming_equals_plain(void **state)
                 }
                 const float weight_decay = decay ? 0.0002f : 0.0f;
                 rbm_weight_step(plain_weight + first, plain_velocity + first, 0.1f, weight_decay,
-                                ROWS, columns, STRIDE, false);
+                                false, ROWS, columns, STRIDE);
                 rbm_weight_step(stream_weight + first, stream_velocity + first, 0.1f,
-                                weight_decay, ROWS, columns, STRIDE, true);
+                                weight_decay, true, ROWS, columns, STRIDE);
                 assert_memory_equal(plain_weight, stream_weight, SIZE * sizeof(float));
                 assert_memory_equal(plain_velocity, stream_velocity, SIZE * sizeof(float));
                 /* and both are the formula, row by row, leaving the gaps between rows alone */

@@ -292,6 +292,31 @@ static void test_options_same_bits_any_thread_count(void **state)
     rbm_dataset_free(data);
 }
 
+static void two_wide_strips(RbmSettings *s, ReferenceRun *run)
+{
+    (void)run;
+    s->update_strips = 2;
+}
+
+/* With 2+ workers the update writes W with non-temporal stores (rbm_weight_step). Strips of 100
+ * columns, the second starting mid-line, run its vector loop, alignment head and tail: the bits
+ * must be those of the plain stores at 1 thread. */
+static void test_same_bits_with_streaming_updates(void **state)
+{
+    (void)state;
+    RbmDataset *data = make_dataset(97, 200, 5, 1);
+    RbmModel *first = train_configured(data, 1, 11, two_wide_strips, NULL);
+    for (int threads = 2; threads <= 3; threads++) {
+        RbmModel *other = train_configured(data, threads, 11, two_wide_strips, NULL);
+        print_message("200 visible, 2 strips, threads %d: %s\n", threads,
+                      same_parameters(first, other) ? "same bits" : "DIFFERENT");
+        assert_true(same_parameters(first, other));
+        rbm_model_free(other);
+    }
+    rbm_model_free(first);
+    rbm_dataset_free(data);
+}
+
 /* Allocations one rbm_train call makes, with every option and the per-epoch monitors. */
 static long allocations_for(const RbmDataset *data, int64_t epochs, int threads)
 {
@@ -418,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_options_same_bits_any_thread_count),
         cmocka_unit_test(test_same_bits_any_thread_count),
         cmocka_unit_test(test_allocations_do_not_grow_with_epochs),
+        cmocka_unit_test(test_same_bits_with_streaming_updates),
         cmocka_unit_test(test_threads_follow_the_units_of_work),
         cmocka_unit_test(test_blas_buffer_guard_is_used),
     };

@@ -70,9 +70,12 @@ int rbm_load_idx(RbmDataset *data, const char *path, int64_t limit, RbmError *er
         goto done;
     }
     uint64_t rows = 0, columns = 1;
+    int empty_dimension = -1; /* the first dimension of size 0 */
     for (int d = 0; d < dimensions; d++) {
         const unsigned char *p = header + 4 + 4 * d;
         uint64_t size = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+        if (size == 0 && empty_dimension < 0)
+            empty_dimension = d;
         if (d == 0) {
             rows = size;
         } else {
@@ -84,11 +87,12 @@ int rbm_load_idx(RbmDataset *data, const char *path, int64_t limit, RbmError *er
             columns *= size;
         }
     }
-    if (rows == 0 || columns == 0) {
+    if (empty_dimension >= 0) {
         result = rbm_fail(error, -EINVAL,
-                          "%s: byte offset 4: the IDX header gives %llu rows of %llu values: "
+                          "%s: byte offset %d%s: the IDX header gives %llu rows of %llu values: "
                           "no data",
-                          path, (unsigned long long)rows, (unsigned long long)columns);
+                          path, 4 + 4 * empty_dimension, note, (unsigned long long)rows,
+                          (unsigned long long)columns);
         goto done;
     }
     uint64_t data_offset = 4 + 4 * (uint64_t)dimensions;

@@ -30,16 +30,17 @@ int rbm_load_npy(RbmDataset *data, const char *path, int64_t limit, RbmError *er
     if (header.dimensions != 2 || header.type == NPY_UNICODE) {
         free(file);
         return rbm_fail(error, -EINVAL,
-                        "%s: byte offset 10: expected a 2-D numeric array (rows x columns), "
+                        "%s: byte offset %zu: expected a 2-D numeric array (rows x columns), "
                         "found %d dimensions",
-                        path, header.dimensions);
+                        path, header.header_offset, header.dimensions);
     }
     uint64_t rows = header.shape[0], columns = header.shape[1];
     if (rows == 0 || columns == 0) {
         free(file);
         return rbm_fail(error, -EINVAL,
-                        "%s: byte offset 10: the header's shape (%llu, %llu) holds no data", path,
-                        (unsigned long long)rows, (unsigned long long)columns);
+                        "%s: byte offset %zu: the header's shape (%llu, %llu) holds no data",
+                        path, header.header_offset, (unsigned long long)rows,
+                        (unsigned long long)columns);
     }
     if (limit > 0 && (uint64_t)limit < rows)
         rows = (uint64_t)limit;
