@@ -8,11 +8,11 @@
 #   bench/ab.sh ROUNDS THREADS VARIANT_DIR... [-- extra rbm train arguments]
 #   e.g. bench/ab.sh 12 2 /tmp/ab/before /tmp/ab/after -- -s model.hidden=500
 set -euo pipefail
-cd "$(dirname "$0")/.."
 rounds=$1 threads=$2
 shift 2
 variants=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants+=("$1"); shift; done
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants+=("$(realpath "$1")"); shift; done
+cd "$(dirname "$0")/.."
 [ $# -gt 0 ] && shift
 model=$(mktemp --suffix=.npz)
 trap 'rm -f "$model"' EXIT
