@@ -8,7 +8,7 @@
 /* Fills scratch->uniform with draws [index, index + n) of the one training stream, jumping the
  * worker's generator there first: a row's random numbers depend on its position, not on which
  * worker draws them. */
-static void draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n)
+void rbm_cd_draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n)
 {
     if (index != scratch->position)
         pcg32_advance(&scratch->rng, index - scratch->position);
@@ -16,22 +16,30 @@ static void draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n)
     scratch->position = index + (uint64_t)n;
 }
 
-/* out[i] = sign * Bernoulli(probability[i]) for `rows` rows of `width`, drawing each row's
- * uniforms at first_draw + i * draws_per_row. */
+void rbm_cd_sample_block(float *out, int64_t out_stride, const float *probability,
+                         int64_t probability_stride, int64_t rows, int64_t width,
+                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row,
+                         float sign)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        rbm_cd_draw_uniforms(scratch, first_draw + (uint64_t)i * draws_per_row, width);
+        rbm_bernoulli_signed(out + i * out_stride, probability + i * probability_stride,
+                             scratch->uniform, sign, (size_t)width);
+    }
+}
+
+/* rbm_cd_sample_block for contiguous rows of `width` */
 static void sample_rows(float *out, const float *probability, int64_t rows, int64_t width,
                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row,
                         float sign)
 {
-    for (int64_t i = 0; i < rows; i++) {
-        draw_uniforms(scratch, first_draw + (uint64_t)i * draws_per_row, width);
-        rbm_bernoulli_signed(out + i * width, probability + i * width, scratch->uniform, sign,
-                             (size_t)width);
-    }
+    rbm_cd_sample_block(out, width, probability, width, rows, width, scratch, first_draw,
+                        draws_per_row, sign);
 }
 
 /* v0p rows for epoch positions [first_position, + rows): the stored rows in order, or through
  * the epoch's shuffled order. */
-static void load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
+void rbm_cd_load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
                       int64_t first_position, int64_t rows)
 {
     const int64_t V = data->columns;
@@ -50,7 +58,7 @@ static void load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
 }
 
 /* sums[j] = sum over rows of values[i][j], rows added in order */
-static void column_sums(float *sums, const float *values, int64_t rows, int64_t width)
+void rbm_cd_column_sums(float *sums, const float *values, int64_t rows, int64_t width)
 {
     memcpy(sums, values, (size_t)width * sizeof(float));
     for (int64_t i = 1; i < rows; i++)
@@ -100,7 +108,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     }
 
     /* v0p: the stored rows as probabilities (8-bit data is converted here, a chunk at a time) */
-    load_rows(v0p, data, batch->order, batch->first_row + first, rows);
+    rbm_cd_load_rows(v0p, data, batch->order, batch->first_row + first, rows);
     phase_end(timer, RBM_PHASE_CONVERT, 0);
 
     /* v0 ~ Bernoulli(v0p) */
@@ -115,7 +123,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
         rbm_sigmoid_bias(hidden + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
     phase_end(timer, RBM_PHASE_SIGMOID, 0);
     if (shape->sparsity)
-        column_sums(batch->chunk_hidden_probability + chunk * H, hidden, rows, H);
+        rbm_cd_column_sums(batch->chunk_hidden_probability + chunk * H, hidden, rows, H);
     sample_rows(h0, hidden, rows, H, scratch, position + (uint64_t)V, draws, 1.0f);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
@@ -187,7 +195,7 @@ static void add_chunks(float *out, const float *chunk_sums, int64_t stride, int6
  * With `activity` (the chunks' sums of h0p), each unit's sum also gets the sparsity term
  * cost * (target * rows - sum of h0p), which the scale then turns into a mean (Lee, Ekanadham
  * and Ng 2008 regularise only the hidden biases, as here). */
-static void update_bias(float *bias, float *velocity, const float *chunk_sums,
+void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
                         const float *activity, int64_t stride, int64_t chunks, int64_t first,
                         int64_t end, float scale, const UpdateRule *rule, int64_t rows)
 {
@@ -225,10 +233,11 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
         return;
     rbm_weight_step(weights, velocity_w, rule->learning_rate, rule->weight_decay,
                     shape->streaming_updates, H, columns, V);
-    update_bias(params->visible_bias, velocity->visible_bias, batch->chunk_visible_delta, NULL, V,
-                chunks, column, column + columns, inverse_rows, rule, B);
-    update_bias(params->hidden_bias, velocity->hidden_bias, batch->chunk_hidden_delta,
-                shape->sparsity ? batch->chunk_hidden_probability : NULL, H, chunks,
-                H * strip / shape->strips, H * (strip + 1) / shape->strips, inverse_rows, rule, B);
+    rbm_cd_update_bias(params->visible_bias, velocity->visible_bias, batch->chunk_visible_delta,
+                       NULL, V, chunks, column, column + columns, inverse_rows, rule, B);
+    rbm_cd_update_bias(params->hidden_bias, velocity->hidden_bias, batch->chunk_hidden_delta,
+                       shape->sparsity ? batch->chunk_hidden_probability : NULL, H, chunks,
+                       H * strip / shape->strips, H * (strip + 1) / shape->strips, inverse_rows,
+                       rule, B);
     phase_end(timer, RBM_PHASE_UPDATE, 0);
 }

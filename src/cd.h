@@ -44,6 +44,7 @@ typedef struct Shape {
     bool sparsity;       /* the hidden-bias step has a sparsity term (sums of h0p needed) */
     bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
     bool streaming_updates; /* write W with non-temporal stores: other workers read it next */
+    bool split_hidden;   /* units are strips of hidden units (split = hidden, cd_hidden.c) */
 } Shape;
 
 /* Random draws each sample consumes, one uniform per Bernoulli unit, in this order: v0 (V),
@@ -71,6 +72,10 @@ typedef struct BatchBuffers {
     double *chunk_squared_error; /* [chunks]: sum over the chunk of (v0p - vnp)^2, with vnp the
                                     one-step reconstruction of the data */
     float *chunk_hidden_probability; /* [chunks][hidden]: sum of h0p (sparsity only) */
+    /* split = hidden only: */
+    float *partials;       /* [strips][batch_size][visible]: strip s's h0_s W_s */
+    float *chain_partials; /* [strips][batch_size][visible]: the chain's h_s W_s (CD-k, PCD) */
+    float *chain_hidden;   /* [batch_size][hidden]: the chain's hidden samples (CD-k, PCD) */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -79,6 +84,8 @@ typedef struct ChunkScratch {
     float *hidden_work;         /* [chunk_rows][hidden]: preactivations, then h0p */
     float *hidden_sample;       /* [chunk_rows][hidden]: the chain's hidden samples (CD-k, PCD) */
     float *uniform;             /* [max(visible, hidden)]: one row's draws */
+    float *strip_work;          /* [batch_size][hidden]: a hidden strip's preactivations and
+                                   probabilities (split = hidden only) */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
     PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */
@@ -96,6 +103,42 @@ static inline int64_t rbm_chunk_count(const Shape *shape, int64_t rows)
 
 /* update_strips = 0: a power of two near visible * hidden / 2^17, from the shape alone. */
 int64_t rbm_auto_strips(int64_t visible, int64_t hidden);
+
+/* split = hidden (cd_hidden.c): the phases of a batch, each over its units, with a barrier
+ * between phases. 1: rbm_hidden_sample_visible over row chunks; 2: rbm_hidden_forward over
+ * hidden strips; then for step = 1..cd_steps, 3: rbm_hidden_visible_step over visible column
+ * units (`strips` of them) and 4: rbm_hidden_hidden_step over hidden strips. Strip s is
+ * hidden units [hidden * s / strips, hidden * (s + 1) / strips). */
+void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
+                               const RbmDataset *data, const Shape *shape, int64_t chunk);
+void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
+                        const Shape *shape, int64_t strip);
+void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,
+                             Parameters *velocity, const RbmDataset *data, const Shape *shape,
+                             const UpdateRule *rule, int64_t unit, int64_t step);
+void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,
+                            Parameters *velocity, const Shape *shape, const UpdateRule *rule,
+                            int64_t strip, int64_t step);
+
+/* Helpers shared by the two splits (cd.c) */
+/* Fills scratch->uniform with draws [index, index + n) of the one training stream. */
+void rbm_cd_draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n);
+/* out[i * out_stride + j] = sign * Bernoulli(probability[i * probability_stride + j]) for
+ * j < width, `rows` rows, row i's uniforms drawn at first_draw + i * draws_per_row. */
+void rbm_cd_sample_block(float *out, int64_t out_stride, const float *probability,
+                         int64_t probability_stride, int64_t rows, int64_t width,
+                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row,
+                         float sign);
+/* v0p rows for epoch positions [first_position, + rows), in stored or shuffled order. */
+void rbm_cd_load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
+                      int64_t first_position, int64_t rows);
+/* sums[j] = sum over rows of values[i][j], rows added in order */
+void rbm_cd_column_sums(float *sums, const float *values, int64_t rows, int64_t width);
+/* Momentum steps for bias[first, end) from per-chunk sums (`chunks` of them, `stride` apart)
+ * added in chunk order, with the sparsity term when `activity` is given; scale = 1 / rows. */
+void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
+                        const float *activity, int64_t stride, int64_t chunks, int64_t first,
+                        int64_t end, float scale, const UpdateRule *rule, int64_t rows);
 
 /* Sampling unit `chunk` of the batch: rows [chunk * chunk_rows, ...) */
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,

@@ -21,7 +21,7 @@
 
 typedef enum {
     KIND_INT, KIND_REAL, KIND_POSREAL, KIND_SEED, KIND_PATH, KIND_FORMAT, KIND_SCALE,
-    KIND_BOOL, KIND_BIAS_INIT, KIND_LIST
+    KIND_BOOL, KIND_BIAS_INIT, KIND_SPLIT, KIND_LIST
 } Kind;
 
 typedef struct KeySpec {
@@ -32,7 +32,8 @@ typedef struct KeySpec {
 } KeySpec;
 
 static const char *const kind_names[] = {"integer", "number",  "number", "seed", "path",
-                                         "format",  "scale",   "boolean", "choice", "list"};
+                                         "format",  "scale",   "boolean", "choice", "choice",
+                                         "list"};
 
 #define KEY_SPEC(section, name, kind, field, default_value, minimum, maximum, affects, doc)      \
     {{section, name, NULL, default_value, doc, affects}, KIND_##kind,                            \
@@ -56,6 +57,7 @@ const RbmSettingInfo *rbm_settings_info(int index)
 
 static const char *const format_names[] = {"auto", "csv", "idx", "npy"};
 static const char *const bias_init_names[] = {"zero", "data"};
+static const char *const split_names[] = {"rows", "hidden"};
 
 /* A whole-number key's bound (stored as a double) for a message: INT64_MAX is 2^63 as a double,
  * which a conversion to long long cannot hold. */
@@ -192,6 +194,15 @@ static int parse_value(const KeySpec *spec, const char *text, RbmSettings *setti
             }
         }
         snprintf(reason, reason_size, "'%s' is not one of zero, data", text);
+        return -EINVAL;
+    case KIND_SPLIT:
+        for (int i = 0; i < 2; i++) {
+            if (strcmp(text, split_names[i]) == 0) {
+                *(RbmSplit *)field = (RbmSplit)i;
+                return 0;
+            }
+        }
+        snprintf(reason, reason_size, "'%s' is not one of rows, hidden", text);
         return -EINVAL;
     case KIND_LIST:
         return parse_list(spec, text, (RbmIntList *)field, reason, reason_size);
@@ -555,9 +566,11 @@ int rbm_settings_check(const RbmSettings *settings, RbmError *error)
             continue;
         case KIND_FORMAT:
         case KIND_BIAS_INIT:
+        case KIND_SPLIT:
         case KIND_BOOL: {
             int value = spec->kind == KIND_FORMAT ? (int)*(const RbmDataFormat *)field
                         : spec->kind == KIND_BIAS_INIT ? (int)*(const RbmVisibleBiasInit *)field
+                        : spec->kind == KIND_SPLIT     ? (int)*(const RbmSplit *)field
                                                        : *(const int *)field;
             if (value < 0 || value > (spec->kind == KIND_FORMAT ? 3 : 1))
                 return rbm_fail(error, -EINVAL, "%s.%s: unknown value %d", spec->info.section,
@@ -633,6 +646,7 @@ static void format_value(const KeySpec *spec, const RbmSettings *settings, char 
     case KIND_BIAS_INIT:
         snprintf(out, size, "%s", bias_init_names[*(const RbmVisibleBiasInit *)field]);
         break;
+    case KIND_SPLIT: snprintf(out, size, "%s", split_names[*(const RbmSplit *)field]); break;
     case KIND_LIST: {
         const RbmIntList *list = field;
         size_t length = 0;

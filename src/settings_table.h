@@ -6,6 +6,7 @@
  *   kind    INT (int64_t), REAL (double), POSREAL (double > minimum), SEED (uint64_t),
  *           PATH (char[RBM_PATH_MAX]), FORMAT (RbmDataFormat), SCALE (double, "auto" = 0),
  *           BOOL (int, true|false), BIAS_INIT (RbmVisibleBiasInit, zero|data),
+ *           SPLIT (RbmSplit, rows|hidden),
  *           LIST (RbmIntList; each element within minimum..maximum)
  *   minimum/maximum apply to INT, REAL, POSREAL and SCALE; values are inclusive, except that
  *   POSREAL and SCALE values must be strictly greater than the minimum.
@@ -64,7 +65,9 @@
     X("train", "chunk_rows", INT, chunk_rows, "50", 1, 1 << 20, 1,                                  \
       "rows of a mini-batch per sampling work unit; smaller lets more threads share a batch")   \
     X("train", "update_strips", INT, update_strips, "0", 0, 4096, 1,                             \
-      "column strips of W per update (0 = from the model's size: a power of two near H*V/2^17)") \
+      "strips of W per batch: column strips (split = rows) or hidden-unit strips (split = hidden); 0 = from the model's size, a power of two near H*V/2^17") \
+    X("train", "split", SPLIT, split, "rows", 0, 0, 1,                                          \
+      "rows|hidden: units of a batch are chunks of its rows (each worker reads all of W) or strips of hidden units (W stays split across the workers)") \
     X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \
       "where the trained model (.npz) goes; relative to the working directory")                 \
     X("output", "log", PATH, log_path, "", 0, 0, 0,                                                 \

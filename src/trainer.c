@@ -1,9 +1,11 @@
 /*
  * The trainer: one OpenMP parallel region for the whole run (as ggml_graph_compute). Per
  * mini-batch every worker takes sampling units (row chunks), meets the others at a barrier,
- * takes update units (column strips of W), and meets them again. Units are picked up
- * round-robin; their shapes never depend on the thread count, so neither do the results.
- * Every buffer is allocated once, before the first batch.
+ * takes update units (column strips of W), and meets them again (split = rows, cd.c). With
+ * split = hidden (cd_hidden.c) the units are strips of hidden units instead, and each strip of
+ * W stays with one worker. Units are picked up round-robin; their shapes never depend on the
+ * thread count, so neither do the results. Every buffer is allocated once, before the first
+ * batch.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -66,6 +68,9 @@ static void free_workspace(Workspace *w)
     free(w->batch.chunk_hidden_delta);
     free(w->batch.chunk_squared_error);
     free(w->batch.chunk_hidden_probability);
+    free(w->batch.partials);
+    free(w->batch.chain_partials);
+    free(w->batch.chain_hidden);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
@@ -73,6 +78,7 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].hidden_work);
             free(w->scratch[t].hidden_sample);
             free(w->scratch[t].uniform);
+            free(w->scratch[t].strip_work);
         }
     }
     free(w->scratch);
@@ -86,15 +92,18 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
 {
     const size_t V = (size_t)shape->visible, H = (size_t)shape->hidden;
     const size_t B = (size_t)shape->batch_size, R = (size_t)shape->chunk_rows;
-    const size_t chunks = (B + R - 1) / R;
+    const size_t chunks = (B + R - 1) / R, strips = (size_t)shape->strips;
     const size_t parameter_count = H * V + H + V;
+    /* split = hidden uses three rows of visible_work per worker, and one error sum per unit */
+    const size_t work_rows = shape->split_hidden && R < 3 ? 3 : R;
+    const size_t error_units = shape->split_hidden && strips > chunks ? strips : chunks;
     w->threads = threads;
     w->parameter_memory = aligned_floats(2 * parameter_count);
     w->batch.visible_stats = aligned_floats(2 * B * V);
     w->batch.hidden_stats = aligned_floats(2 * B * H);
     w->batch.chunk_visible_delta = aligned_floats(chunks * V);
     w->batch.chunk_hidden_delta = aligned_floats(chunks * H);
-    w->batch.chunk_squared_error = rbm_calloc(chunks, sizeof(double));
+    w->batch.chunk_squared_error = rbm_calloc(error_units, sizeof(double));
     w->scratch = rbm_calloc((size_t)threads, sizeof *w->scratch);
     if (!w->parameter_memory || !w->batch.visible_stats || !w->batch.hidden_stats ||
         !w->batch.chunk_visible_delta || !w->batch.chunk_hidden_delta ||
@@ -104,21 +113,30 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         return -ENOMEM;
     if (shape->persistent && !(w->chains = aligned_floats(B * H)))
         return -ENOMEM;
+    const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
+    if (shape->split_hidden) {
+        if (!(w->batch.partials = aligned_floats(strips * B * V)))
+            return -ENOMEM;
+        if (chain_samples && (!(w->batch.chain_partials = aligned_floats(strips * B * V)) ||
+                              !(w->batch.chain_hidden = aligned_floats(B * H))))
+            return -ENOMEM;
+    }
     if (shuffle && !(w->order = rbm_malloc((size_t)samples * sizeof *w->order)))
         return -ENOMEM;
     if (w->monitor_units &&
         !(w->monitor_sums = rbm_calloc((size_t)w->monitor_units, sizeof *w->monitor_sums)))
         return -ENOMEM;
-    const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
     for (int t = 0; t < threads; t++) {
         ChunkScratch *s = &w->scratch[t];
         s->visible_probability = aligned_floats(R * V);
-        s->visible_work = aligned_floats(R * V);
+        s->visible_work = aligned_floats(work_rows * V);
         s->hidden_work = aligned_floats(R * H);
         s->uniform = aligned_floats(V > H ? V : H);
         if (!s->visible_probability || !s->visible_work || !s->hidden_work || !s->uniform)
             return -ENOMEM;
         if (chain_samples && !(s->hidden_sample = aligned_floats(R * H)))
+            return -ENOMEM;
+        if (shape->split_hidden && !(s->strip_work = aligned_floats(B * H)))
             return -ENOMEM;
         pcg32_seed(&s->rng, seed, stream);
         s->position = 0;
@@ -371,6 +389,45 @@ static void monitor_unit(Workspace *w, const Shape *shape, const RbmSettings *se
                        &evaluation, settings->seed, false);
 }
 
+/* One batch split by rows (cd.c): sampling chunks, a barrier, update strips. */
+static void rows_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *scratch,
+                             const RbmDataset *data, const Shape *shape, const UpdateRule *rule,
+                             int worker, int workers)
+{
+    PhaseTimer *timer = &scratch->timer;
+    const int64_t chunks = rbm_chunk_count(shape, batch->rows);
+    for (int64_t chunk = worker; chunk < chunks; chunk += workers)
+        rbm_cd_sample_chunk(batch, scratch, &w->params, data, shape, chunk);
+    BARRIER(timer);
+    for (int64_t strip = worker; strip < shape->strips; strip += workers)
+        rbm_cd_update_strip(&w->params, &w->velocity, batch, shape, rule, strip, timer);
+}
+
+/* One batch split by hidden units (cd_hidden.c): strip s is always worker s mod workers's, so
+ * W_s stays in that worker's cache from batch to batch. */
+static void hidden_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *scratch,
+                               const RbmDataset *data, const Shape *shape,
+                               const UpdateRule *rule, int worker, int workers)
+{
+    PhaseTimer *timer = &scratch->timer;
+    const int64_t chunks = rbm_chunk_count(shape, batch->rows);
+    for (int64_t chunk = worker; chunk < chunks; chunk += workers)
+        rbm_hidden_sample_visible(batch, scratch, data, shape, chunk);
+    BARRIER(timer);
+    for (int64_t strip = worker; strip < shape->strips; strip += workers)
+        rbm_hidden_forward(batch, scratch, &w->params, shape, strip);
+    for (int64_t step = 1; step <= shape->cd_steps; step++) {
+        BARRIER(timer);
+        for (int64_t unit = worker; unit < shape->strips; unit += workers)
+            rbm_hidden_visible_step(batch, scratch, &w->params, &w->velocity, data, shape, rule,
+                                    unit, step);
+        BARRIER(timer);
+        for (int64_t strip = worker; strip < shape->strips; strip += workers)
+            rbm_hidden_hidden_step(batch, scratch, &w->params, &w->velocity, shape, rule, strip,
+                                   step);
+    }
+}
+
 /* The worker pool: every thread runs this, from the cursor to the last epoch. */
 static void work(Workspace *w, Control *control, const RbmSettings *settings,
                  const RbmDataset *data, const Shape *shape, const RbmTrainHooks *hooks)
@@ -399,15 +456,15 @@ static void work(Workspace *w, Control *control, const RbmSettings *settings,
             batch.chains = w->chains;
             batch.chains_start = epoch == 0 && b == 0;
             const int64_t chunks = rbm_chunk_count(shape, batch.rows);
-            for (int64_t chunk = worker; chunk < chunks; chunk += workers)
-                rbm_cd_sample_chunk(&batch, scratch, &w->params, data, shape, chunk);
-            BARRIER(timer);
-            for (int64_t strip = worker; strip < shape->strips; strip += workers)
-                rbm_cd_update_strip(&w->params, &w->velocity, &batch, shape, &rule, strip, timer);
+            if (shape->split_hidden)
+                hidden_split_batch(w, &batch, scratch, data, shape, &rule, worker, workers);
+            else
+                rows_split_batch(w, &batch, scratch, data, shape, &rule, worker, workers);
             if (worker == 0 && !shape->products_only) {
+                const int64_t units = shape->split_hidden ? shape->strips : chunks;
                 double batch_error = 0;
-                for (int64_t chunk = 0; chunk < chunks; chunk++)
-                    batch_error += batch.chunk_squared_error[chunk];
+                for (int64_t unit = 0; unit < units; unit++)
+                    batch_error += batch.chunk_squared_error[unit];
                 after_batch(control, settings, hooks, epoch, b, batches,
                             batch.first_row + batch.rows, batch_error);
             }
@@ -498,10 +555,12 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.cd_steps = settings->cd_steps;
     shape.persistent = settings->persistent;
     shape.sparsity = settings->sparsity_cost > 0;
+    shape.split_hidden = settings->split == RBM_SPLIT_HIDDEN;
     const int threads = threads_for_rbm(settings, shape.hidden, N, shape.visible);
     /* With one worker nobody else holds W in a cache, and W's next reader is this worker:
-     * plain stores keep it cached. With more, the update writes lines the others read. */
-    shape.streaming_updates = threads > 1;
+     * plain stores keep it cached. With more, the update writes lines the others read, unless
+     * W is split by hidden units, each strip staying with one worker. */
+    shape.streaming_updates = threads > 1 && !shape.split_hidden;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 

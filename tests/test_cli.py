@@ -182,6 +182,10 @@ class Configs(Workspace):
         self.bad_config("[model]\ninit_std = -0.01\n", "bad.ini:2: model.init_std")
         self.bad_config("[train]\nbatch_size = -5\n", "bad.ini:2: train.batch_size")
 
+    def test_unknown_split(self):
+        self.bad_config("[data]\ntrain = x.csv\n[train]\nsplit = columns\n",
+                        "bad.ini:4: train.split: 'columns' is not one of rows, hidden")
+
     def test_missing_train_path(self):
         self.bad_config("[model]\nhidden = 3\n", "bad.ini: data.train is not set")
         self.bad_config("", "bad.ini: data.train is not set")
@@ -700,14 +704,36 @@ class ThreadedCheckpoints(Workspace):
         the same as without checkpoints (run under ThreadSanitizer in CI)."""
         np.save(self.path("d.npy"), np.random.default_rng(8).random((400, 30), dtype=np.float32))
         cfg = self.config(self.path("d.npy"), extra="chunk_rows = 1")
-        plain = run("train", cfg, "-s", "output.checkpoint_seconds=0", "-s", f"output.model={self.path('p.npz')}")
-        self.assertEqual(plain.returncode, 0, plain.stderr)
-        for threads in (2, 4, 7):
-            result = run("train", cfg, "-s", f"train.threads={threads}", "-s", "output.checkpoint_seconds=0.0001",
-                         "-s", "output.checkpoint_every=1", "-s", f"output.model={self.path('c.npz')}")
-            self.assertEqual(result.returncode, 0, result.stderr)
-            self.assertEqual(self.read("c.npz"), self.read("p.npz"), f"threads {threads}")
-            self.assertTrue(os.path.exists(self.path("c.npz.ckpt")))
+        # the row split, and the hidden-unit split with PCD chains and CD-2 (cd_hidden.c)
+        for split in ([], ["-s", "train.split=hidden", "-s", "train.update_strips=3",
+                           "-s", "train.persistent=true", "-s", "train.cd_steps=2"]):
+            plain = run("train", cfg, *split, "-s", "output.checkpoint_seconds=0",
+                        "-s", f"output.model={self.path('p.npz')}")
+            self.assertEqual(plain.returncode, 0, plain.stderr)
+            for threads in (2, 4, 7):
+                result = run("train", cfg, *split, "-s", f"train.threads={threads}",
+                             "-s", "output.checkpoint_seconds=0.0001", "-s", "output.checkpoint_every=1",
+                             "-s", f"output.model={self.path('c.npz')}")
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertEqual(self.read("c.npz"), self.read("p.npz"), f"{split}, threads {threads}")
+                self.assertTrue(os.path.exists(self.path("c.npz.ckpt")))
+
+    def test_hidden_split_resumes_to_the_same_bits(self):
+        np.save(self.path("d.npy"), np.random.default_rng(9).random((203, 30), dtype=np.float32))
+        cfg = self.config(self.path("d.npy"), extra="split = hidden\nupdate_strips = 3\n"
+                                                    "persistent = true\nthreads = 2")
+        whole = run("train", cfg, "-s", "train.epochs=4", "-s", f"output.model={self.path('w.npz')}")
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+        half = run("train", cfg, "-s", "output.checkpoint_every=1")  # epochs = 2, then resume
+        self.assertEqual(half.returncode, 0, half.stderr)
+        refused = run("train", cfg, "-s", "train.epochs=4", "-s", "train.split=rows",
+                      "--resume", self.path("model.npz.ckpt"))
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertIn("train.split (hidden in the checkpoint, rows now)", refused.stderr)
+        resumed = run("train", cfg, "-s", "train.epochs=4", "-s", "train.threads=3",
+                      "--resume", self.path("model.npz.ckpt"))
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(self.read("model.npz"), self.read("w.npz"))
 
 
 class Bench(Workspace):

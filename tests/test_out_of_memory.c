@@ -91,6 +91,7 @@ static int job(RbmError *error)
         settings.sparsity_cost = 0.1;
         settings.visible_bias_init = RBM_VISIBLE_BIAS_DATA;
         settings.validation_fraction = 0.2;
+        settings.split = RBM_SPLIT_HIDDEN; /* and the other split's buffers */
         result = rbm_train(&stack, &settings, csv, NULL, error);
     }
     if (result == 0)

@@ -148,9 +148,33 @@ static void everything(RbmSettings *s, ReferenceRun *run)
     pcd_2(s, run), shuffled(s, run), schedules(s, run), sparse(s, run), data_bias(s, run);
 }
 
+/* split = hidden: W split by hidden units across the workers (cd_hidden.c) */
+static void hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    (void)run;
+    s->split = RBM_SPLIT_HIDDEN;
+}
+static void hidden_split_cd_3(RbmSettings *s, ReferenceRun *run) { hidden_split(s, run), cd_3(s, run); }
+static void hidden_split_pcd(RbmSettings *s, ReferenceRun *run) { hidden_split(s, run), pcd(s, run); }
+static void hidden_split_pcd_2(RbmSettings *s, ReferenceRun *run)
+{
+    hidden_split(s, run), pcd_2(s, run);
+}
+static void hidden_split_everything(RbmSettings *s, ReferenceRun *run)
+{
+    hidden_split(s, run), everything(s, run);
+}
+
 static void test_options_match_reference(void **state)
 {
     (void)state;
+    /* the other split, alone and with the options that change its phases */
+    compare_with_reference_using(1, hidden_split, "split = hidden");
+    compare_with_reference_using(0, hidden_split, "split = hidden, floats");
+    compare_with_reference_using(1, hidden_split_cd_3, "split = hidden, CD-3");
+    compare_with_reference_using(1, hidden_split_pcd, "split = hidden, PCD");
+    compare_with_reference_using(0, hidden_split_pcd_2, "split = hidden, PCD-2");
+    compare_with_reference_using(1, hidden_split_everything, "split = hidden, all options");
     compare_with_reference_using(1, cd_3, "CD-3");
     compare_with_reference_using(1, pcd, "PCD");
     compare_with_reference_using(0, pcd_2, "PCD-2");
@@ -171,7 +195,7 @@ static void test_options_change_the_result(void **state)
     RbmError error = {{0}};
     RbmModel *plain = NULL;
     assert_int_equal(rbm_train(&plain, &base, data, NULL, &error), 0);
-    Configure options[] = {cd_3, pcd, shuffled, schedules, sparse, data_bias};
+    Configure options[] = {cd_3, pcd, shuffled, schedules, sparse, data_bias, hidden_split};
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         RbmSettings settings = base;
         ReferenceRun ignored = {0};
@@ -265,15 +289,26 @@ static void monitored(RbmSettings *s, ReferenceRun *run)
     everything(s, run);
     s->validation_fraction = 0.2;
 }
+static void monitored_hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    monitored(s, run), hidden_split(s, run);
+}
+static void stack_hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    stack(s, run), hidden_split(s, run);
+}
 
 /* Every option, and stacks, keep the promise: the same bits at any thread count. */
 static void test_options_same_bits_any_thread_count(void **state)
 {
     (void)state;
     RbmDataset *data = make_dataset(203, 37, 3, 1);
-    Configure options[] = {everything, monitored, stack};
+    Configure options[] = {everything, monitored, stack, monitored_hidden_split,
+                           stack_hidden_split};
     const char *names[] = {"PCD-2 + shuffle + schedules + sparsity + data bias",
-                           "the same with validation_fraction", "a stack 37,19,6"};
+                           "the same with validation_fraction", "a stack 37,19,6",
+                           "split = hidden, every option and validation_fraction",
+                           "split = hidden, a stack 37,19,6"};
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         RbmModel *first = train_configured(data, 1, 11, options[o], NULL);
         const int threads[] = {2, 3, 7};
@@ -318,7 +353,7 @@ static void test_same_bits_with_streaming_updates(void **state)
 }
 
 /* Allocations one rbm_train call makes, with every option and the per-epoch monitors. */
-static long allocations_for(const RbmDataset *data, int64_t epochs, int threads)
+static long allocations_for(const RbmDataset *data, int64_t epochs, int threads, RbmSplit split)
 {
     RbmSettings settings;
     rbm_default_settings(&settings);
@@ -331,6 +366,7 @@ static long allocations_for(const RbmDataset *data, int64_t epochs, int threads)
     ReferenceRun ignored = {0};
     monitored(&settings, &ignored);
     settings.epochs = epochs;
+    settings.split = split;
     RbmError error = {{0}};
     RbmModel *model = NULL;
     rbm_test_fail_allocation(-1); /* counts from here */
@@ -346,12 +382,15 @@ static void test_allocations_do_not_grow_with_epochs(void **state)
 {
     (void)state;
     RbmDataset *data = make_dataset(203, 37, 3, 1);
-    for (int threads = 1; threads <= 3; threads += 2) {
-        long one = allocations_for(data, 1, threads), six = allocations_for(data, 6, threads);
-        print_message("threads %d: %ld allocations for 1 epoch, %ld for 6\n", threads, one, six);
-        assert_true(one > 0);
-        assert_int_equal(one, six);
-    }
+    for (int split = RBM_SPLIT_ROWS; split <= RBM_SPLIT_HIDDEN; split++)
+        for (int threads = 1; threads <= 3; threads += 2) {
+            long one = allocations_for(data, 1, threads, (RbmSplit)split);
+            long six = allocations_for(data, 6, threads, (RbmSplit)split);
+            print_message("split %d, threads %d: %ld allocations for 1 epoch, %ld for 6\n",
+                          split, threads, one, six);
+            assert_true(one > 0);
+            assert_int_equal(one, six);
+        }
     rbm_dataset_free(data);
 }
 

@@ -40,6 +40,14 @@ typedef enum RbmVisibleBiasInit {
     RBM_VISIBLE_BIAS_DATA, /* log(p / (1 - p)) of the training means p, clipped to [0.001, 0.999] */
 } RbmVisibleBiasInit;
 
+/* How a mini-batch's work is cut into the units the workers share. */
+typedef enum RbmSplit {
+    RBM_SPLIT_ROWS = 0, /* chunks of the batch's rows, then column strips of W: every worker
+                           reads all of W each batch, and the strips' updates cross cores */
+    RBM_SPLIT_HIDDEN,   /* strips of hidden units (rows of W), each kept by one worker for the
+                           whole run: only the samples and partial products cross cores */
+} RbmSplit;
+
 typedef struct RbmError {
     char message[1536]; /* "" when no error */
 } RbmError;
@@ -88,7 +96,8 @@ typedef struct RbmSettings {
     uint64_t seed;        /* seed = 1 */
     int64_t threads;      /* 0 = all cores, at most one per unit of work; never changes the result */
     int64_t chunk_rows;   /* chunk_rows = 50: rows per sampling work unit */
-    int64_t update_strips; /* update_strips = 0: column strips of W per update (0 = auto) */
+    int64_t update_strips; /* update_strips = 0: strips of W per batch (0 = auto) */
+    RbmSplit split;       /* split = rows: how a batch's work is cut into units */
     /* [output] */
     char model_path[RBM_PATH_MAX]; /* model = model.npz */
     char log_path[RBM_PATH_MAX];   /* log = "" (none): JSON lines, one per epoch */

@@ -1,0 +1,256 @@
+/*
+ * CD-k / PCD with the work split by hidden units (split = hidden). Strip s, hidden units
+ * [H s / S, H (s+1) / S) and so rows of W, belongs to one worker for the whole run: W never
+ * crosses between cores. What crosses is the batch's samples and the strips' partial
+ * reconstructions, in four phases per batch (three barriers between them, two more per extra
+ * Gibbs step):
+ *   1. row chunks:      v0 ~ Bernoulli(v0p)
+ *   2. hidden strips:   h0_s ~ sigmoid(v0 W_s^T + hb_s); partial_s = h0_s W_s
+ *   3. visible columns: vnp = sigmoid(sum of the partials, in strip order, + vb); the
+ *                       reconstruction error; vn ~ Bernoulli(vnp); after the last step, dvb and
+ *                       the visible-bias step of those columns
+ *   4. hidden strips:   hnp_s = sigmoid(vn W_s^T + hb_s); for another step, the chain's
+ *                       h_s ~ Bernoulli(hnp_s) and its partial; after the last, the gradient
+ *                       product and the W_s, hb_s steps
+ * Every unit's shape, and every sum's order, is fixed by the shape alone, so the result is the
+ * same for any thread count. The random draws are where cd.c draws them (per row: v0, h0, then
+ * vn and h for each step), so the two splits sample alike and differ only in how the products
+ * add up: the reverse product here is a sum of per-strip partial products.
+ */
+#include "cd.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "kernels.h"
+
+static double gemm_flops(int64_t m, int64_t n, int64_t k)
+{
+    return 2.0 * (double)m * (double)n * (double)k;
+}
+
+/* Hidden units [first, end) of strip `strip`; columns of unit `unit` likewise for visible. */
+static void range_of(int64_t size, int64_t units, int64_t unit, int64_t *first, int64_t *end)
+{
+    *first = size * unit / units;
+    *end = size * (unit + 1) / units;
+}
+
+/* Draw index of row `row`'s first draw for step `step` (1-based): vn at +V, then h at +V+H. */
+static uint64_t step_draws(const Shape *shape, const BatchBuffers *batch, int64_t row,
+                           int64_t step)
+{
+    const uint64_t V = (uint64_t)shape->visible, H = (uint64_t)shape->hidden;
+    return batch->first_draw + (uint64_t)row * rbm_draws_per_sample(shape) + V + H +
+           (uint64_t)(step - 1) * (V + H);
+}
+
+void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
+                               const RbmDataset *data, const Shape *shape, int64_t chunk)
+{
+    if (shape->products_only)
+        return;
+    const int64_t V = shape->visible;
+    const int64_t first = chunk * shape->chunk_rows;
+    const int64_t rows = batch->rows - first < shape->chunk_rows ? batch->rows - first
+                                                                  : shape->chunk_rows;
+    PhaseTimer *timer = &scratch->timer;
+    phase_begin(timer);
+    rbm_cd_load_rows(scratch->visible_probability, data, batch->order, batch->first_row + first,
+                     rows);
+    phase_end(timer, RBM_PHASE_CONVERT, 0);
+    const uint64_t draws = rbm_draws_per_sample(shape);
+    rbm_cd_sample_block(batch->visible_stats + first * V, V, scratch->visible_probability, V,
+                        rows, V, scratch, batch->first_draw + (uint64_t)first * draws, draws,
+                        1.0f);
+    phase_end(timer, RBM_PHASE_SAMPLING, 0);
+}
+
+/* partials[strip] = hidden[:, first..end) W[first..end, :] for the batch's rows */
+static void partial_product(float *partials, const float *hidden, const Parameters *params,
+                            const Shape *shape, const BatchBuffers *batch, int64_t strip,
+                            int64_t first, int64_t end, PhaseTimer *timer)
+{
+    const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)V, (int)(end - first),
+                1.0f, hidden + first, (int)H, params->weights + first * V, (int)V, 0.0f,
+                partials + strip * shape->batch_size * V, (int)V);
+    phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, end - first));
+}
+
+void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
+                        const Shape *shape, int64_t strip)
+{
+    const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
+    int64_t first, end;
+    range_of(H, shape->strips, strip, &first, &end);
+    const int64_t n = end - first;
+    float *h0p = scratch->strip_work; /* [B][n] */
+    PhaseTimer *timer = &scratch->timer;
+    phase_begin(timer);
+    /* h0p_s = sigmoid(v0 W_s^T + hb_s); h0_s ~ Bernoulli(h0p_s) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, 1.0f,
+                batch->visible_stats, (int)V, params->weights + first * V, (int)V, 0.0f, h0p,
+                (int)n);
+    phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
+    if (!shape->products_only) {
+        for (int64_t i = 0; i < B; i++)
+            rbm_sigmoid_bias(h0p + i * n, h0p + i * n, params->hidden_bias + first, (size_t)n);
+        phase_end(timer, RBM_PHASE_SIGMOID, 0);
+        if (shape->sparsity)
+            rbm_cd_column_sums(batch->chunk_hidden_probability + first, h0p, B, n);
+        rbm_cd_sample_block(batch->hidden_stats + first, H, h0p, n, B, n, scratch,
+                            batch->first_draw + (uint64_t)V + (uint64_t)first,
+                            rbm_draws_per_sample(shape), 1.0f);
+        phase_end(timer, RBM_PHASE_SAMPLING, 0);
+    }
+    /* the data's one-step reconstruction, and the chains' when PCD goes on from them */
+    partial_product(batch->partials, batch->hidden_stats, params, shape, batch, strip, first,
+                    end, timer);
+    if (shape->persistent && !batch->chains_start)
+        partial_product(batch->chain_partials, batch->chains, params, shape, batch, strip, first,
+                        end, timer);
+}
+
+/* out[j] = sigmoid(sum over strips of partials[s][row][first + j], in strip order, + vb) */
+static void reconstruct_columns(float *out, const float *partials, const Parameters *params,
+                                const Shape *shape, int64_t row, int64_t first, int64_t width)
+{
+    const int64_t V = shape->visible, stride = shape->batch_size * V;
+    const float *partial = partials + row * V + first;
+    memcpy(out, partial, (size_t)width * sizeof(float));
+    for (int64_t s = 1; s < shape->strips; s++)
+        for (int64_t j = 0; j < width; j++)
+            out[j] += partial[s * stride + j];
+    rbm_sigmoid_bias(out, out, params->visible_bias + first, (size_t)width);
+}
+
+/* v0p[j] for columns [first, first + width) of batch row `row` */
+static void load_columns(float *v0p, const RbmDataset *data, const BatchBuffers *batch,
+                         int64_t row, int64_t first, int64_t width)
+{
+    const int64_t position = batch->first_row + row;
+    const int64_t stored = batch->order ? batch->order[position] : position;
+    const int64_t at = stored * data->columns + first;
+    if (data->bytes)
+        rbm_bytes_to_probability(v0p, data->bytes + at, (float)data->scale, (size_t)width);
+    else
+        memcpy(v0p, data->values + at, (size_t)width * sizeof(float));
+}
+
+void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,
+                             Parameters *velocity, const RbmDataset *data, const Shape *shape,
+                             const UpdateRule *rule, int64_t unit, int64_t step)
+{
+    if (shape->products_only)
+        return;
+    const int64_t V = shape->visible, B = batch->rows;
+    int64_t first, end;
+    range_of(V, shape->strips, unit, &first, &end);
+    const int64_t width = end - first;
+    const bool from_chains = shape->persistent && !batch->chains_start;
+    const bool last = step == shape->cd_steps;
+    /* step 1 reconstructs the data's h0 (and, for PCD, the chains); later steps the chain's h */
+    const float *chain = step == 1 && !from_chains ? batch->partials : batch->chain_partials;
+    float *v0p = scratch->visible_probability, *data_vnp = scratch->visible_work;
+    float *vnp = scratch->visible_work + V, *difference = scratch->visible_work + 2 * V;
+    float *delta = batch->chunk_visible_delta; /* [V]: sum over rows of v0p - vnp, in order */
+    PhaseTimer *timer = &scratch->timer;
+    phase_begin(timer);
+    if (last)
+        memset(delta + first, 0, (size_t)width * sizeof(float));
+    double squares = 0;
+    for (int64_t i = 0; i < B; i++) {
+        if (step == 1 || last)
+            load_columns(v0p, data, batch, i, first, width);
+        if (step == 1) { /* the reconstruction error, of the data's one-step reconstruction */
+            reconstruct_columns(data_vnp, batch->partials, params, shape, i, first, width);
+            squares += rbm_difference_sums(difference, v0p, data_vnp, 1, width);
+        }
+        const float *negative_vnp = data_vnp;
+        if (chain != batch->partials) {
+            reconstruct_columns(vnp, chain, params, shape, i, first, width);
+            negative_vnp = vnp;
+        }
+        if (last) { /* dvb from the last step's reconstruction (the data's, for CD-1) */
+            if (negative_vnp != data_vnp || step != 1)
+                rbm_difference_sums(difference, v0p, negative_vnp, 1, width);
+            for (int64_t j = 0; j < width; j++)
+                delta[first + j] += difference[j];
+        }
+        /* vn ~ Bernoulli(vnp), stored negated (as cd.c) for the gradient product */
+        rbm_cd_draw_uniforms(scratch, step_draws(shape, batch, i, step) + (uint64_t)first, width);
+        rbm_bernoulli_signed(batch->visible_stats + (B + i) * V + first, negative_vnp,
+                             scratch->uniform, -1.0f, (size_t)width);
+    }
+    if (step == 1)
+        batch->chunk_squared_error[unit] = squares;
+    phase_end(timer, RBM_PHASE_SAMPLING, 0);
+    if (last) /* nobody reads vb[first, end) again in this batch */
+        rbm_cd_update_bias(params->visible_bias, velocity->visible_bias, delta, NULL, V, 1,
+                           first, end, 1.0f / (float)B, rule, B);
+    phase_end(timer, RBM_PHASE_UPDATE, 0);
+}
+
+void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,
+                            Parameters *velocity, const Shape *shape, const UpdateRule *rule,
+                            int64_t strip, int64_t step)
+{
+    const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
+    int64_t first, end;
+    range_of(H, shape->strips, strip, &first, &end);
+    const int64_t n = end - first;
+    float *pre = scratch->strip_work; /* [B][n] */
+    float *h0 = batch->hidden_stats + first, *hnp = batch->hidden_stats + B * H + first;
+    PhaseTimer *timer = &scratch->timer;
+    phase_begin(timer);
+    /* hnp_s = sigmoid(vn W_s^T + hb_s): alpha = -1 undoes the stored sign */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, -1.0f,
+                batch->visible_stats + B * V, (int)V, params->weights + first * V, (int)V, 0.0f,
+                pre, (int)n);
+    phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
+    if (!shape->products_only) {
+        for (int64_t i = 0; i < B; i++)
+            rbm_sigmoid_bias(hnp + i * H, pre + i * n, params->hidden_bias + first, (size_t)n);
+        phase_end(timer, RBM_PHASE_SIGMOID, 0);
+        if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
+            for (int64_t i = 0; i < B; i++) {
+                rbm_cd_draw_uniforms(scratch, step_draws(shape, batch, i, step) +
+                                                  (uint64_t)V + (uint64_t)first, n);
+                rbm_bernoulli_signed(batch->chain_hidden + i * H + first, hnp + i * H,
+                                     scratch->uniform, 1.0f, (size_t)n);
+            }
+            phase_end(timer, RBM_PHASE_SAMPLING, 0);
+        }
+    }
+    if (step < shape->cd_steps) { /* the next step's partial reconstruction */
+        partial_product(batch->chain_partials, batch->chain_hidden, params, shape, batch, strip,
+                        first, end, timer);
+        return;
+    }
+    /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B */
+    const float inverse_rows = 1.0f / (float)B;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)V, (int)(2 * B),
+                inverse_rows, h0, (int)H, batch->visible_stats, (int)V, rule->momentum,
+                velocity->weights + first * V, (int)V);
+    phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(n, V, 2 * B));
+    if (shape->products_only)
+        return;
+    if (shape->persistent)
+        for (int64_t i = 0; i < B; i++)
+            memcpy(batch->chains + i * H + first, batch->chain_hidden + i * H + first,
+                   (size_t)n * sizeof(float));
+    /* W_s stays in this worker's cache: plain stores */
+    rbm_weight_step(params->weights + first * V, velocity->weights + first * V,
+                    rule->learning_rate, rule->weight_decay, false, n, V, V);
+    float *delta = batch->chunk_hidden_delta; /* [H]: sum over rows of h0 - hnp, in order */
+    for (int64_t j = 0; j < n; j++)
+        delta[first + j] = h0[j] - hnp[j];
+    for (int64_t i = 1; i < B; i++)
+        for (int64_t j = 0; j < n; j++)
+            delta[first + j] += h0[i * H + j] - hnp[i * H + j];
+    rbm_cd_update_bias(params->hidden_bias, velocity->hidden_bias, delta,
+                       shape->sparsity ? batch->chunk_hidden_probability : NULL, H, 1, first,
+                       end, inverse_rows, rule, B);
+    phase_end(timer, RBM_PHASE_UPDATE, 0);
+}
