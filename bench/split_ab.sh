@@ -1,19 +1,23 @@
 #!/bin/bash
-# The model-parallel experiment (bench/model_parallel.c) against rbm train on the same job,
-# alternating round by round; medians of epochs 2 and 3 of 3-epoch runs. Run from anywhere,
-# after building into build/; prefix env -u OPENBLAS_CORETYPE to let OpenBLAS pick its kernels.
+# rbm train with split = rows against split = hidden on the same job, alternating round by
+# round so that this noisy machine's drifts hit both alike; medians of epochs 2 and 3 of 3-epoch
+# runs. Run from anywhere after building into build/; prefix env -u OPENBLAS_CORETYPE to let
+# OpenBLAS pick its kernels. Extra arguments go to rbm train.
 #
-#   bench/split_ab.sh ROUNDS THREADS HIDDEN
+#   bench/split_ab.sh ROUNDS THREADS HIDDEN [-s SECTION.KEY=VALUE]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+rounds=$1 threads=$2 hidden=$3
+shift 3
 model=$(mktemp --suffix=.npz)
 trap 'rm -f "$model"' EXIT
-for _ in $(seq "$1"); do
-  build/bench/bench_model_parallel "$3" "$2" 3 2 |
-    awk '/^epoch [23]/{print "model-parallel", $3}'
-  build/rbm train configs/default.ini -s data.limit=42000 -s model.hidden="$3" \
-    -s train.epochs=3 -s train.threads="$2" -s output.model="$model" -s output.log= 2>&1 |
-    awk '/^epoch [23]\//{print "trainer", $5}'
+for _ in $(seq "$rounds"); do
+  for split in rows hidden; do
+    build/rbm train configs/default.ini -s data.limit=42000 -s model.hidden="$hidden" \
+      -s train.epochs=3 -s train.threads="$threads" -s train.split="$split" \
+      -s output.model="$model" -s output.log= "$@" 2>&1 |
+      awk -v v="$split" '/^epoch [23]\//{print v, $5}'
+  done
 done | /usr/bin/python3 -c '
 import collections, statistics, sys
 seconds = collections.defaultdict(list)
@@ -21,5 +25,6 @@ for line in sys.stdin:
     variant, value = line.split()
     seconds[variant].append(float(value))
 for variant, values in seconds.items():
-    print(f"{variant} median {statistics.median(values):.4f} n={len(values)} min {min(values):.4f}")
+    print(f"split = {variant}: median {statistics.median(values):.4f} s/epoch, "
+          f"min {min(values):.4f}, n = {len(values)}")
 '
