@@ -84,8 +84,8 @@ typedef struct ChunkScratch {
     float *hidden_work;         /* [chunk_rows][hidden]: preactivations, then h0p */
     float *hidden_sample;       /* [chunk_rows][hidden]: the chain's hidden samples (CD-k, PCD) */
     float *uniform;             /* [max(visible, hidden)]: one row's draws */
-    float *strip_work;          /* [batch_size][hidden]: a hidden strip's preactivations and
-                                   probabilities (split = hidden only) */
+    float *strip_work;          /* [batch_size][ceil(hidden / strips)]: a hidden strip's
+                                   preactivations and probabilities (split = hidden only) */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
     PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */

@@ -185,6 +185,9 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
     }
     if (step == 1)
         batch->chunk_squared_error[unit] = squares;
+    /* One phase for the whole row loop: a clock read per row and step would cost more than the
+     * profile may (2%). So in this split, sampling+rng also holds the sum of the partials, the
+     * visible sigmoid and the byte conversion. */
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
     if (last) /* nobody reads vb[first, end) again in this batch */
         rbm_cd_update_bias(params->visible_bias, velocity->visible_bias, delta, NULL, V, 1,

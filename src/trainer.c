@@ -134,9 +134,11 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         s->uniform = aligned_floats(V > H ? V : H);
         if (!s->visible_probability || !s->visible_work || !s->hidden_work || !s->uniform)
             return -ENOMEM;
-        if (chain_samples && !(s->hidden_sample = aligned_floats(R * H)))
+        if (chain_samples && !shape->split_hidden &&
+            !(s->hidden_sample = aligned_floats(R * H)))
             return -ENOMEM;
-        if (shape->split_hidden && !(s->strip_work = aligned_floats(B * H)))
+        const size_t widest_strip = (H + strips - 1) / strips; /* ceil(H / strips) */
+        if (shape->split_hidden && !(s->strip_work = aligned_floats(B * widest_strip)))
             return -ENOMEM;
         pcg32_seed(&s->rng, seed, stream);
         s->position = 0;
@@ -509,8 +511,10 @@ static int threads_for_rbm(const RbmSettings *settings, int64_t hidden, int64_t 
     const int64_t chunk_rows = settings->chunk_rows < batch ? settings->chunk_rows : batch;
     int64_t strips = settings->update_strips ? settings->update_strips
                                              : rbm_auto_strips(visible, hidden);
-    if (strips > visible)
-        strips = visible;
+    const int64_t strip_limit = settings->split == RBM_SPLIT_HIDDEN && hidden < visible ? hidden
+                                                                                       : visible;
+    if (strips > strip_limit)
+        strips = strip_limit;
     int64_t units = chunk_rows > 0 ? (batch + chunk_rows - 1) / chunk_rows : 1;
     if (strips > units)
         units = strips;
@@ -550,8 +554,13 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.products_only = products_only;
     shape.strips = settings->update_strips ? settings->update_strips
                                            : rbm_auto_strips(shape.visible, shape.hidden);
-    if (shape.strips > shape.visible)
-        shape.strips = shape.visible;
+    /* column strips (split = rows) or hidden strips and column units (split = hidden): none
+     * may be empty */
+    const int64_t strip_limit = settings->split == RBM_SPLIT_HIDDEN && shape.hidden < shape.visible
+                                    ? shape.hidden
+                                    : shape.visible;
+    if (shape.strips > strip_limit)
+        shape.strips = strip_limit;
     shape.cd_steps = settings->cd_steps;
     shape.persistent = settings->persistent;
     shape.sparsity = settings->sparsity_cost > 0;

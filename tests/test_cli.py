@@ -754,6 +754,13 @@ class Bench(Workspace):
             svg = f.read()
         self.assertEqual(svg.count("<polyline"), 2)  # one line per thread count
         self.assertIn("2 threads", svg)
+        # the floor and the trainer of the other split
+        hidden = run("bench", cfg, "-s", "train.split=hidden", "-s", "train.update_strips=3",
+                     "--repeats", "1", "--epochs", "1", "--threads", "1,2", "--sizes", "60",
+                     "--csv", self.path("h.csv"), "--plot", self.path("h.svg"))
+        self.assertEqual(hidden.returncode, 0, hidden.stderr)
+        self.assertIn("update_strips 3, split hidden", hidden.stdout)
+        self.assertRegex(hidden.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
 
     def test_bench_bad_arguments(self):
         cfg = self.config(self.small_csv())

@@ -229,10 +229,12 @@ static void test_format_round_trip(void **state)
     s.learning_rate = 0.037;
     s.seed = 987654321987654321ULL;
     s.scale = 3;
+    s.split = RBM_SPLIT_HIDDEN;
     char text[4096];
     size_t length = rbm_settings_format(&s, RBM_KEYS_ALL, text, sizeof text);
     assert_true(length < sizeof text);
     assert_non_null(strstr(text, "learning_rate = 0.037\n"));
+    assert_non_null(strstr(text, "split = hidden\n"));
     rbm_default_settings(&back);
     assert_int_equal(rbm_settings_load_string(&back, text, "formatted", &e), 0);
     assert_memory_equal(&s, &back, sizeof s);

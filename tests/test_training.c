@@ -154,8 +154,14 @@ static void hidden_split(RbmSettings *s, ReferenceRun *run)
     (void)run;
     s->split = RBM_SPLIT_HIDDEN;
 }
-static void hidden_split_cd_3(RbmSettings *s, ReferenceRun *run) { hidden_split(s, run), cd_3(s, run); }
-static void hidden_split_pcd(RbmSettings *s, ReferenceRun *run) { hidden_split(s, run), pcd(s, run); }
+static void hidden_split_cd_3(RbmSettings *s, ReferenceRun *run)
+{
+    hidden_split(s, run), cd_3(s, run);
+}
+static void hidden_split_pcd(RbmSettings *s, ReferenceRun *run)
+{
+    hidden_split(s, run), pcd(s, run);
+}
 static void hidden_split_pcd_2(RbmSettings *s, ReferenceRun *run)
 {
     hidden_split(s, run), pcd_2(s, run);
@@ -163,6 +169,13 @@ static void hidden_split_pcd_2(RbmSettings *s, ReferenceRun *run)
 static void hidden_split_everything(RbmSettings *s, ReferenceRun *run)
 {
     hidden_split(s, run), everything(s, run);
+}
+/* more strips than the 8 hidden units (clamped to 8, none empty), and 1-row chunks */
+static void hidden_split_thin_units(RbmSettings *s, ReferenceRun *run)
+{
+    hidden_split(s, run);
+    s->update_strips = 12;
+    s->chunk_rows = 1;
 }
 
 static void test_options_match_reference(void **state)
@@ -175,6 +188,8 @@ static void test_options_match_reference(void **state)
     compare_with_reference_using(1, hidden_split_pcd, "split = hidden, PCD");
     compare_with_reference_using(0, hidden_split_pcd_2, "split = hidden, PCD-2");
     compare_with_reference_using(1, hidden_split_everything, "split = hidden, all options");
+    compare_with_reference_using(1, hidden_split_thin_units,
+                                 "split = hidden, 12 strips, 1-row chunks");
     compare_with_reference_using(1, cd_3, "CD-3");
     compare_with_reference_using(1, pcd, "PCD");
     compare_with_reference_using(0, pcd_2, "PCD-2");
