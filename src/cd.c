@@ -97,13 +97,20 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     float *hidden = scratch->hidden_work;
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
-    if (shape->products_only) {
+    if (shape->products_only) { /* the same products as below, on whatever the buffers hold */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, 1.0f, v0,
                     (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H, 1.0f,
-                    h0, (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, -1.0f,
-                    negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+        const bool from_chains = shape->persistent && !batch->chains_start;
+        /* step 0: the data's reconstruction; steps 1..k: the chain's, where it is not that one */
+        for (int64_t step = 0; step <= shape->cd_steps; step++) {
+            if (step == 0 || step > 1 || from_chains)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H,
+                            1.0f, h0, (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
+            if (step >= 1)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V,
+                            -1.0f, negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden,
+                            (int)H);
+        }
         return;
     }
 
