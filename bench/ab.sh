@@ -2,7 +2,8 @@
 # A/B of two or more builds of librbm on the same job, alternating them round by round so that
 # this noisy machine's drifts hit all alike. Each VARIANT is a folder holding a librbm.so.0
 # (copy build/librbm.so.0 there after building each version); build/rbm loads it through
-# LD_LIBRARY_PATH. Prints the median and minimum of the epoch seconds (epochs 2 and 3 of each
+# LD_LIBRARY_PATH, so the builds must accept the same config keys and settings layout as build/rbm.
+# Prints the median and minimum of the epoch seconds (epochs 2 and 3 of each
 # 3-epoch run) per variant.
 #
 #   bench/ab.sh ROUNDS THREADS VARIANT_DIR... [-- extra rbm train arguments]
@@ -22,13 +23,4 @@ for _ in $(seq "$rounds"); do
       -s train.epochs=3 -s train.threads="$threads" -s output.model="$model" -s output.log= \
       "$@" 2>&1 | awk -v v="$variant" '/^epoch [23]\//{print v, $5}'
   done
-done | /usr/bin/python3 -c '
-import collections, statistics, sys
-seconds = collections.defaultdict(list)
-for line in sys.stdin:
-    variant, value = line.split()
-    seconds[variant].append(float(value))
-for variant, values in seconds.items():
-    print(f"{variant}: median {statistics.median(values):.4f} s/epoch, "
-          f"min {min(values):.4f}, n = {len(values)}")
-'
+done | /usr/bin/python3 bench/epoch_medians.py

@@ -16,15 +16,6 @@ for _ in $(seq "$rounds"); do
     build/rbm train configs/default.ini -s data.limit=42000 -s model.hidden="$hidden" \
       -s train.epochs=3 -s train.threads="$threads" -s train.split="$split" \
       -s output.model="$model" -s output.log= "$@" 2>&1 |
-      awk -v v="$split" '/^epoch [23]\//{print v, $5}'
+      awk -v v="split=$split" '/^epoch [23]\//{print v, $5}'
   done
-done | /usr/bin/python3 -c '
-import collections, statistics, sys
-seconds = collections.defaultdict(list)
-for line in sys.stdin:
-    variant, value = line.split()
-    seconds[variant].append(float(value))
-for variant, values in seconds.items():
-    print(f"split = {variant}: median {statistics.median(values):.4f} s/epoch, "
-          f"min {min(values):.4f}, n = {len(values)}")
-'
+done | /usr/bin/python3 bench/epoch_medians.py

@@ -59,6 +59,21 @@ static const char *const format_names[] = {"auto", "csv", "idx", "npy"};
 static const char *const bias_init_names[] = {"zero", "data"};
 static const char *const split_names[] = {"rows", "hidden"};
 
+/* The index of `text` among names[count], or -1 with "'text' is not one of a, b, ..." in
+ * reason. */
+static int parse_choice(const char *text, const char *const *names, int count, char *reason,
+                        size_t reason_size)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(text, names[i]) == 0)
+            return i;
+    size_t length = (size_t)snprintf(reason, reason_size, "'%s' is not one of", text);
+    for (int i = 0; i < count && length < reason_size; i++)
+        length += (size_t)snprintf(reason + length, reason_size - length, "%s %s",
+                                   i ? "," : "", names[i]);
+    return -1;
+}
+
 /* A whole-number key's bound (stored as a double) for a message: INT64_MAX is 2^63 as a double,
  * which a conversion to long long cannot hold. */
 static long long whole_bound(double bound)
@@ -186,35 +201,26 @@ static int parse_value(const KeySpec *spec, const char *text, RbmSettings *setti
         }
         snprintf(reason, reason_size, "'%s' is not true or false", text);
         return -EINVAL;
-    case KIND_BIAS_INIT:
-        for (int i = 0; i < 2; i++) {
-            if (strcmp(text, bias_init_names[i]) == 0) {
-                *(RbmVisibleBiasInit *)field = (RbmVisibleBiasInit)i;
-                return 0;
-            }
-        }
-        snprintf(reason, reason_size, "'%s' is not one of zero, data", text);
-        return -EINVAL;
-    case KIND_SPLIT:
-        for (int i = 0; i < 2; i++) {
-            if (strcmp(text, split_names[i]) == 0) {
-                *(RbmSplit *)field = (RbmSplit)i;
-                return 0;
-            }
-        }
-        snprintf(reason, reason_size, "'%s' is not one of rows, hidden", text);
-        return -EINVAL;
+    case KIND_BIAS_INIT: {
+        int i = parse_choice(text, bias_init_names, 2, reason, reason_size);
+        if (i >= 0)
+            *(RbmVisibleBiasInit *)field = (RbmVisibleBiasInit)i;
+        return i >= 0 ? 0 : -EINVAL;
+    }
+    case KIND_SPLIT: {
+        int i = parse_choice(text, split_names, 2, reason, reason_size);
+        if (i >= 0)
+            *(RbmSplit *)field = (RbmSplit)i;
+        return i >= 0 ? 0 : -EINVAL;
+    }
     case KIND_LIST:
         return parse_list(spec, text, (RbmIntList *)field, reason, reason_size);
-    case KIND_FORMAT:
-        for (int i = 0; i < 4; i++) {
-            if (strcmp(text, format_names[i]) == 0) {
-                *(RbmDataFormat *)field = (RbmDataFormat)i;
-                return 0;
-            }
-        }
-        snprintf(reason, reason_size, "'%s' is not one of auto, csv, idx, npy", text);
-        return -EINVAL;
+    case KIND_FORMAT: {
+        int i = parse_choice(text, format_names, 4, reason, reason_size);
+        if (i >= 0)
+            *(RbmDataFormat *)field = (RbmDataFormat)i;
+        return i >= 0 ? 0 : -EINVAL;
+    }
     }
     return -EINVAL;
 }
