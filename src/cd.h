@@ -65,7 +65,8 @@ typedef struct BatchBuffers {
                                     or NULL for the stored order */
     float *chains;               /* [batch_size][hidden]: PCD chains' hidden states, or NULL */
     bool chains_start;           /* the run's first batch: the chains start from h0 */
-    float *visible_stats;        /* [2 * batch_size][visible]: v0 rows, then -vn rows */
+    float *visible_stats;        /* [2 * batch_size][visible]: v0 rows, then -vn rows (split =
+                                    rows; split = hidden has them in sample_bytes) */
     float *hidden_stats;         /* [2 * batch_size][hidden]: h0 rows, then hnp rows */
     float *chunk_visible_delta;  /* [chunks][visible]: sum over the chunk of v0p - vnp */
     float *chunk_hidden_delta;   /* [chunks][hidden]: sum over the chunk of h0 - hnp */
@@ -76,6 +77,8 @@ typedef struct BatchBuffers {
     float *partials;       /* [strips][batch_size][visible]: strip s's h0_s W_s */
     float *chain_partials; /* [strips][batch_size][visible]: the chain's h_s W_s (CD-k, PCD) */
     float *chain_hidden;   /* [batch_size][hidden]: the chain's hidden samples (CD-k, PCD) */
+    uint8_t *sample_bytes; /* [2 * batch_size][visible]: v0 rows, then vn rows, as 0/1 bytes:
+                              what the workers hand over, a quarter of the floats' bytes */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -86,6 +89,8 @@ typedef struct ChunkScratch {
     float *uniform;             /* [max(visible, hidden)]: one row's draws */
     float *strip_work;          /* [batch_size][ceil(hidden / strips)]: a hidden strip's
                                    preactivations and probabilities (split = hidden only) */
+    float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
+                                   sample_bytes, v0 rows then -vn rows (split = hidden only) */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
     PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */
@@ -111,6 +116,10 @@ int64_t rbm_auto_strips(int64_t visible, int64_t hidden);
  * hidden units [hidden * s / strips, hidden * (s + 1) / strips). */
 void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
                                const RbmDataset *data, const Shape *shape, int64_t chunk);
+/* Before phase 2 (reconstruction = false) and each phase 4 (true): the worker's float copy of
+ * the v0 rows, or of the vn rows (negated), from sample_bytes. */
+void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape,
+                             bool reconstruction);
 void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
                         const Shape *shape, int64_t strip);
 void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,

@@ -3,7 +3,10 @@
  * [H s / S, H (s+1) / S) and so rows of W, belongs to one worker for the whole run: W never
  * crosses between cores. What crosses is the batch's samples and the strips' partial
  * reconstructions, in four phases per batch (three barriers between them, two more per extra
- * Gibbs step):
+ * Gibbs step). The samples v0 and vn cross as 0/1 bytes (sample_bytes), a quarter of their
+ * floats' size, and each worker expands them into its own float copy for its products
+ * (rbm_hidden_take_samples): at 2 threads that ran 5-8% faster than one shared float array
+ * (BENCHMARKS.md, "Session 5"). The phases:
  *   1. row chunks:      v0 ~ Bernoulli(v0p)
  *   2. hidden strips:   h0_s ~ sigmoid(v0 W_s^T + hb_s); partial_s = h0_s W_s
  *   3. visible columns: vnp = sigmoid(sum of the partials, in strip order, + vb); the
@@ -60,10 +63,25 @@ void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
                      rows);
     phase_end(timer, RBM_PHASE_CONVERT, 0);
     const uint64_t draws = rbm_draws_per_sample(shape);
-    rbm_cd_sample_block(batch->visible_stats + first * V, V, scratch->visible_probability, V,
-                        rows, V, scratch, batch->first_draw + (uint64_t)first * draws, draws,
-                        1.0f);
+    for (int64_t i = 0; i < rows; i++) {
+        rbm_cd_draw_uniforms(scratch, batch->first_draw + (uint64_t)(first + i) * draws, V);
+        rbm_bernoulli_bytes(batch->sample_bytes + (first + i) * V,
+                            scratch->visible_probability + i * V, scratch->uniform, (size_t)V);
+    }
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
+}
+
+void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape,
+                             bool reconstruction)
+{
+    if (shape->products_only)
+        return;
+    const int64_t V = shape->visible, B = batch->rows;
+    const int64_t offset = reconstruction ? B * V : 0;
+    phase_begin(&scratch->timer);
+    rbm_bytes_to_samples(scratch->visible_samples + offset, batch->sample_bytes + offset,
+                         reconstruction ? -1.0f : 1.0f, (size_t)(B * V));
+    phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
 }
 
 /* partials[strip] = hidden[:, first..end) W[first..end, :] for the batch's rows */
@@ -90,7 +108,7 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     phase_begin(timer);
     /* h0p_s = sigmoid(v0 W_s^T + hb_s); h0_s ~ Bernoulli(h0p_s) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, 1.0f,
-                batch->visible_stats, (int)V, params->weights + first * V, (int)V, 0.0f, h0p,
+                scratch->visible_samples, (int)V, params->weights + first * V, (int)V, 0.0f, h0p,
                 (int)n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
@@ -178,10 +196,10 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
             for (int64_t j = 0; j < width; j++)
                 delta[first + j] += difference[j];
         }
-        /* vn ~ Bernoulli(vnp), stored negated (as cd.c) for the gradient product */
+        /* vn ~ Bernoulli(vnp) */
         rbm_cd_draw_uniforms(scratch, step_draws(shape, batch, i, step) + (uint64_t)first, width);
-        rbm_bernoulli_signed(batch->visible_stats + (B + i) * V + first, negative_vnp,
-                             scratch->uniform, -1.0f, (size_t)width);
+        rbm_bernoulli_bytes(batch->sample_bytes + (B + i) * V + first, negative_vnp,
+                            scratch->uniform, (size_t)width);
     }
     if (step == 1)
         batch->chunk_squared_error[unit] = squares;
@@ -209,7 +227,7 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     phase_begin(timer);
     /* hnp_s = sigmoid(vn W_s^T + hb_s): alpha = -1 undoes the stored sign */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, -1.0f,
-                batch->visible_stats + B * V, (int)V, params->weights + first * V, (int)V, 0.0f,
+                scratch->visible_samples + B * V, (int)V, params->weights + first * V, (int)V, 0.0f,
                 pre, (int)n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
@@ -234,7 +252,7 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B */
     const float inverse_rows = 1.0f / (float)B;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)V, (int)(2 * B),
-                inverse_rows, h0, (int)H, batch->visible_stats, (int)V, rule->momentum,
+                inverse_rows, h0, (int)H, scratch->visible_samples, (int)V, rule->momentum,
                 velocity->weights + first * V, (int)V);
     phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(n, V, 2 * B));
     if (shape->products_only)

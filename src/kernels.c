@@ -18,6 +18,20 @@ void rbm_bernoulli_signed(float *restrict sample, const float *restrict probabil
         sample[j] = uniform[j] < probability[j] ? sign : 0.0f;
 }
 
+void rbm_bernoulli_bytes(uint8_t *restrict sample, const float *restrict probability,
+                         const float *restrict uniform, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        sample[j] = uniform[j] < probability[j];
+}
+
+void rbm_bytes_to_samples(float *restrict sample, const uint8_t *restrict bytes, float sign,
+                          size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        sample[j] = bytes[j] ? sign : 0.0f;
+}
+
 void rbm_bytes_to_probability(float *restrict probability, const uint8_t *restrict bytes,
                               float scale, size_t n)
 {

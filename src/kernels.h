@@ -51,6 +51,14 @@ void rbm_sigmoid_bias(float *probability, const float *preactivation, const floa
 void rbm_bernoulli_signed(float *sample, const float *probability, const float *uniform,
                           float sign, size_t n);
 
+/* sample[j] = uniform[j] < probability[j]: a 0/1 byte, a quarter of a float's bytes for the
+ * samples that split = hidden hands from one worker to another */
+void rbm_bernoulli_bytes(uint8_t *sample, const float *probability, const float *uniform,
+                         size_t n);
+
+/* sample[j] = bytes[j] ? sign : 0: a worker's own float copy of handed-over 0/1 samples */
+void rbm_bytes_to_samples(float *sample, const uint8_t *bytes, float sign, size_t n);
+
 /* probability[j] = (float)bytes[j] / scale: 8-bit data to probabilities. Division (not a
  * multiplication by 1/scale) keeps 255 / 255 exactly 1. */
 void rbm_bytes_to_probability(float *probability, const uint8_t *bytes, float scale, size_t n);

@@ -71,6 +71,7 @@ static void free_workspace(Workspace *w)
     free(w->batch.partials);
     free(w->batch.chain_partials);
     free(w->batch.chain_hidden);
+    free(w->batch.sample_bytes);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
@@ -79,6 +80,7 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].hidden_sample);
             free(w->scratch[t].uniform);
             free(w->scratch[t].strip_work);
+            free(w->scratch[t].visible_samples);
         }
     }
     free(w->scratch);
@@ -99,7 +101,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
     const size_t error_units = shape->split_hidden && strips > chunks ? strips : chunks;
     w->threads = threads;
     w->parameter_memory = aligned_floats(2 * parameter_count);
-    w->batch.visible_stats = aligned_floats(2 * B * V);
+    /* split = hidden keeps its samples as bytes, and each worker its own float copy */
+    w->batch.visible_stats = aligned_floats(shape->split_hidden ? 0 : 2 * B * V);
     w->batch.hidden_stats = aligned_floats(2 * B * H);
     w->batch.chunk_visible_delta = aligned_floats(chunks * V);
     w->batch.chunk_hidden_delta = aligned_floats(chunks * H);
@@ -115,7 +118,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         return -ENOMEM;
     const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
     if (shape->split_hidden) {
-        if (!(w->batch.partials = aligned_floats(strips * B * V)))
+        if (!(w->batch.partials = aligned_floats(strips * B * V)) ||
+            !(w->batch.sample_bytes = rbm_calloc(2 * B * V, 1)))
             return -ENOMEM;
         if (chain_samples && (!(w->batch.chain_partials = aligned_floats(strips * B * V)) ||
                               !(w->batch.chain_hidden = aligned_floats(B * H))))
@@ -138,7 +142,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
             !(s->hidden_sample = aligned_floats(R * H)))
             return -ENOMEM;
         const size_t widest_strip = (H + strips - 1) / strips; /* ceil(H / strips) */
-        if (shape->split_hidden && !(s->strip_work = aligned_floats(B * widest_strip)))
+        if (shape->split_hidden && (!(s->strip_work = aligned_floats(B * widest_strip)) ||
+                                    !(s->visible_samples = aligned_floats(2 * B * V))))
             return -ENOMEM;
         pcg32_seed(&s->rng, seed, stream);
         s->position = 0;
@@ -415,7 +420,10 @@ static void hidden_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *
     const int64_t chunks = rbm_chunk_count(shape, batch->rows);
     for (int64_t chunk = worker; chunk < chunks; chunk += workers)
         rbm_hidden_sample_visible(batch, scratch, data, shape, chunk);
+    const bool has_strips = worker < shape->strips;
     BARRIER(timer);
+    if (has_strips)
+        rbm_hidden_take_samples(scratch, batch, shape, false);
     for (int64_t strip = worker; strip < shape->strips; strip += workers)
         rbm_hidden_forward(batch, scratch, &w->params, shape, strip);
     for (int64_t step = 1; step <= shape->cd_steps; step++) {
@@ -424,6 +432,8 @@ static void hidden_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *
             rbm_hidden_visible_step(batch, scratch, &w->params, &w->velocity, data, shape, rule,
                                     unit, step);
         BARRIER(timer);
+        if (has_strips)
+            rbm_hidden_take_samples(scratch, batch, shape, true);
         for (int64_t strip = worker; strip < shape->strips; strip += workers)
             rbm_hidden_hidden_step(batch, scratch, &w->params, &w->velocity, shape, rule, strip,
                                    step);

@@ -70,6 +70,23 @@ static void test_sampling_kernels(void **state)
     rbm_bernoulli_signed(sample, probability, uniform, 1.0f, N);
     for (int i = 0; i < N; i++)
         assert_true(sample[i] == (uniform[i] < probability[i] ? 1.0f : 0.0f));
+    /* split = hidden's hand-over: 0/1 bytes, then each worker's signed float copy, must give the
+     * floats the signed kernel gives (the same bits whichever split samples) */
+    uint8_t bytes[N];
+    float copy[N];
+    rbm_bernoulli_bytes(bytes, probability, uniform, N);
+    int ones = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(bytes[i] == (uniform[i] < probability[i] ? 1 : 0));
+        ones += bytes[i];
+    }
+    assert_true(ones > N / 10 && ones < N - N / 10); /* both outcomes occur */
+    for (int k = 0; k < 2; k++) {
+        const float sign = k ? -1.0f : 1.0f;
+        rbm_bytes_to_samples(copy, bytes, sign, N);
+        rbm_bernoulli_signed(sample, probability, uniform, sign, N);
+        assert_memory_equal(copy, sample, sizeof copy);
+    }
     /* p = 0 never fires, p = 1 always does */
     float zero = 0.0f, one = 1.0f, out;
     float smallest = 0.0f, largest = 0.99999994f;
