@@ -89,9 +89,13 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
                                                                   : shape->chunk_rows;
     const uint64_t draws = rbm_draws_per_sample(shape);
     const uint64_t position = batch->first_draw + (uint64_t)first * draws;
-    float *v0 = batch->visible_stats + first * V; /* [rows][V] */
-    float *negative_vn = batch->visible_stats + (batch->rows + first) * V;
-    float *h0 = batch->hidden_stats + first * H;  /* [rows][H] */
+    /* One worker writes its samples straight into the batch's float arrays; several keep their
+     * floats and hand the update strips 0/1 bytes (byte_handover) */
+    const bool handover = shape->byte_handover;
+    float *v0 = handover ? scratch->chunk_samples : batch->visible_stats + first * V; /* [rows][V] */
+    float *negative_vn = handover ? scratch->chunk_samples + rows * V
+                                  : batch->visible_stats + (batch->rows + first) * V;
+    float *h0 = handover ? scratch->chunk_hidden : batch->hidden_stats + first * H; /* [rows][H] */
     float *hnp = batch->hidden_stats + (batch->rows + first) * H;
     float *v0p = scratch->visible_probability, *vnp = scratch->visible_work;
     float *hidden = scratch->hidden_work;
@@ -120,6 +124,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
 
     /* v0 ~ Bernoulli(v0p) */
     sample_rows(v0, v0p, rows, V, scratch, position, draws, 1.0f);
+    if (handover)
+        rbm_samples_to_bytes(batch->sample_bytes + first * V, v0, (size_t)(rows * V));
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* h0p = sigmoid(v0 W^T + hb); h0 ~ Bernoulli(h0p) */
@@ -132,6 +138,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     if (shape->sparsity)
         rbm_cd_column_sums(batch->chunk_hidden_probability + chunk * H, hidden, rows, H);
     sample_rows(h0, hidden, rows, H, scratch, position + (uint64_t)V, draws, 1.0f);
+    if (handover)
+        rbm_samples_to_bytes(batch->hidden_bytes + first * H, h0, (size_t)(rows * H));
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* vnp = sigmoid(h0 W + vb): the data's one-step reconstruction */
@@ -151,6 +159,9 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
             reconstruct(vnp, chain_hidden, params, rows, V, H, timer);
         /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
         sample_rows(negative_vn, vnp, rows, V, scratch, at, draws, -1.0f);
+        if (handover && step == shape->cd_steps) /* the update's vn */
+            rbm_samples_to_bytes(batch->sample_bytes + (batch->rows + first) * V, negative_vn,
+                                 (size_t)(rows * V));
         at += (uint64_t)V;
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
@@ -219,22 +230,49 @@ void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
     }
 }
 
+void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape)
+{
+    if (shape->products_only)
+        return;
+    const int64_t H = shape->hidden, B = batch->rows;
+    phase_begin(&scratch->timer);
+    rbm_bytes_to_samples(scratch->update_hidden, batch->hidden_bytes, 1.0f, (size_t)(B * H));
+    memcpy(scratch->update_hidden + B * H, batch->hidden_stats + B * H,
+           (size_t)(B * H) * sizeof(float));
+    phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
+}
+
 void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBuffers *batch,
-                         const Shape *shape, const UpdateRule *rule, int64_t strip,
-                         PhaseTimer *timer)
+                         ChunkScratch *scratch, const Shape *shape, const UpdateRule *rule,
+                         int64_t strip)
 {
     const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
     const int64_t column = V * strip / shape->strips;
     const int64_t columns = V * (strip + 1) / shape->strips - column;
     const float inverse_rows = 1.0f / (float)B;
     const int64_t chunks = rbm_chunk_count(shape, B);
+    PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
+    /* [h0; hnp] and the strip's columns of [v0; -vn]: the batch's floats, or this worker's
+     * copy of them from the chunks' bytes */
+    const float *hidden = batch->hidden_stats, *visible = batch->visible_stats + column;
+    int64_t visible_stride = V;
+    if (shape->byte_handover) {
+        hidden = scratch->update_hidden;
+        visible = scratch->update_visible;
+        visible_stride = columns;
+        for (int64_t i = 0; i < 2 * B && !shape->products_only; i++)
+            rbm_bytes_to_samples(scratch->update_visible + i * columns,
+                                 batch->sample_bytes + i * V + column, i < B ? 1.0f : -1.0f,
+                                 (size_t)columns);
+        phase_end(timer, RBM_PHASE_CONVERT, 0);
+    }
     /* velocity_W = momentum * velocity_W + [h0; hnp]^T [v0; -vn] / B: one sgemm, K = 2B */
     float *velocity_w = velocity->weights + column;
     float *weights = params->weights + column;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H, (int)columns, (int)(2 * B),
-                inverse_rows, batch->hidden_stats, (int)H, batch->visible_stats + column, (int)V,
-                rule->momentum, velocity_w, (int)V);
+                inverse_rows, hidden, (int)H, visible, (int)visible_stride, rule->momentum,
+                velocity_w, (int)V);
     phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(H, columns, 2 * B));
     if (shape->products_only)
         return;

@@ -45,6 +45,8 @@ typedef struct Shape {
     bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
     bool streaming_updates; /* write W with non-temporal stores: other workers read it next */
     bool split_hidden;   /* units are strips of hidden units (split = hidden, cd_hidden.c) */
+    bool byte_handover;  /* split = rows with several workers: the chunks hand their 0/1 samples
+                            (v0, vn, h0) to the update strips as bytes, not floats */
 } Shape;
 
 /* Random draws each sample consumes, one uniform per Bernoulli unit, in this order: v0 (V),
@@ -77,8 +79,10 @@ typedef struct BatchBuffers {
     float *partials;       /* [strips][batch_size][visible]: strip s's h0_s W_s */
     float *chain_partials; /* [strips][batch_size][visible]: the chain's h_s W_s (CD-k, PCD) */
     float *chain_hidden;   /* [batch_size][hidden]: the chain's hidden samples (CD-k, PCD) */
+    /* split = hidden, and split = rows with byte_handover: */
     uint8_t *sample_bytes; /* [2 * batch_size][visible]: v0 rows, then vn rows, as 0/1 bytes:
                               what the workers hand over, a quarter of the floats' bytes */
+    uint8_t *hidden_bytes; /* [batch_size][hidden]: h0 as 0/1 bytes (split = rows only) */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -91,6 +95,11 @@ typedef struct ChunkScratch {
                                    preactivations and probabilities (split = hidden only) */
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
                                    sample_bytes, v0 rows then -vn rows (split = hidden only) */
+    /* split = rows with byte_handover only: */
+    float *chunk_samples;       /* [2 * chunk_rows][visible]: the chunk's v0 rows, then -vn */
+    float *chunk_hidden;        /* [chunk_rows][hidden]: the chunk's h0 */
+    float *update_hidden;       /* [2 * batch_size][hidden]: h0 (from hidden_bytes), then hnp */
+    float *update_visible;      /* [2 * batch_size][widest strip]: a strip's v0, then -vn */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
     PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */
@@ -153,10 +162,14 @@ void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
                          const RbmDataset *data, const Shape *shape, int64_t chunk);
 
+/* With byte_handover, before a worker's first update strip of the batch: its float copy of
+ * [h0; hnp] (update_hidden). */
+void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape);
+
 /* Update unit `strip`: columns [visible * strip / strips, visible * (strip + 1) / strips) of W
  * and the visible bias, and the same share of the hidden bias. */
 void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBuffers *batch,
-                         const Shape *shape, const UpdateRule *rule, int64_t strip,
-                         PhaseTimer *timer);
+                         ChunkScratch *scratch, const Shape *shape, const UpdateRule *rule,
+                         int64_t strip);
 
 #endif

@@ -25,6 +25,12 @@ void rbm_bernoulli_bytes(uint8_t *restrict sample, const float *restrict probabi
         sample[j] = uniform[j] < probability[j];
 }
 
+void rbm_samples_to_bytes(uint8_t *restrict bytes, const float *restrict sample, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        bytes[j] = sample[j] != 0.0f;
+}
+
 void rbm_bytes_to_samples(float *restrict sample, const uint8_t *restrict bytes, float sign,
                           size_t n)
 {

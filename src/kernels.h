@@ -56,6 +56,9 @@ void rbm_bernoulli_signed(float *sample, const float *probability, const float *
 void rbm_bernoulli_bytes(uint8_t *sample, const float *probability, const float *uniform,
                          size_t n);
 
+/* bytes[j] = sample[j] != 0: 0/1 (or 0/-1) float samples as the bytes handed over */
+void rbm_samples_to_bytes(uint8_t *bytes, const float *sample, size_t n);
+
 /* sample[j] = bytes[j] ? sign : 0: a worker's own float copy of handed-over 0/1 samples */
 void rbm_bytes_to_samples(float *sample, const uint8_t *bytes, float sign, size_t n);
 

@@ -72,6 +72,7 @@ static void free_workspace(Workspace *w)
     free(w->batch.chain_partials);
     free(w->batch.chain_hidden);
     free(w->batch.sample_bytes);
+    free(w->batch.hidden_bytes);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
@@ -81,6 +82,10 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].uniform);
             free(w->scratch[t].strip_work);
             free(w->scratch[t].visible_samples);
+            free(w->scratch[t].chunk_samples);
+            free(w->scratch[t].chunk_hidden);
+            free(w->scratch[t].update_hidden);
+            free(w->scratch[t].update_visible);
         }
     }
     free(w->scratch);
@@ -101,8 +106,10 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
     const size_t error_units = shape->split_hidden && strips > chunks ? strips : chunks;
     w->threads = threads;
     w->parameter_memory = aligned_floats(2 * parameter_count);
-    /* split = hidden keeps its samples as bytes, and each worker its own float copy */
-    w->batch.visible_stats = aligned_floats(shape->split_hidden ? 0 : 2 * B * V);
+    /* split = hidden, and byte_handover, keep the samples as bytes, and each worker its own
+     * float copy; hnp stays in hidden_stats */
+    const bool bytes = shape->split_hidden || shape->byte_handover;
+    w->batch.visible_stats = aligned_floats(bytes ? 0 : 2 * B * V);
     w->batch.hidden_stats = aligned_floats(2 * B * H);
     w->batch.chunk_visible_delta = aligned_floats(chunks * V);
     w->batch.chunk_hidden_delta = aligned_floats(chunks * H);
@@ -118,13 +125,16 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         return -ENOMEM;
     const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
     if (shape->split_hidden) {
-        if (!(w->batch.partials = aligned_floats(strips * B * V)) ||
-            !(w->batch.sample_bytes = rbm_calloc(2 * B * V, 1)))
+        if (!(w->batch.partials = aligned_floats(strips * B * V)))
             return -ENOMEM;
         if (chain_samples && (!(w->batch.chain_partials = aligned_floats(strips * B * V)) ||
                               !(w->batch.chain_hidden = aligned_floats(B * H))))
             return -ENOMEM;
     }
+    if (bytes && !(w->batch.sample_bytes = rbm_calloc(2 * B * V, 1)))
+        return -ENOMEM;
+    if (shape->byte_handover && !(w->batch.hidden_bytes = rbm_calloc(B * H, 1)))
+        return -ENOMEM;
     if (shuffle && !(w->order = rbm_malloc((size_t)samples * sizeof *w->order)))
         return -ENOMEM;
     if (w->monitor_units &&
@@ -144,6 +154,12 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         const size_t widest_strip = (H + strips - 1) / strips; /* ceil(H / strips) */
         if (shape->split_hidden && (!(s->strip_work = aligned_floats(B * widest_strip)) ||
                                     !(s->visible_samples = aligned_floats(2 * B * V))))
+            return -ENOMEM;
+        const size_t widest_columns = (V + strips - 1) / strips;
+        if (shape->byte_handover && (!(s->chunk_samples = aligned_floats(2 * R * V)) ||
+                                     !(s->chunk_hidden = aligned_floats(R * H)) ||
+                                     !(s->update_hidden = aligned_floats(2 * B * H)) ||
+                                     !(s->update_visible = aligned_floats(2 * B * widest_columns))))
             return -ENOMEM;
         pcg32_seed(&s->rng, seed, stream);
         s->position = 0;
@@ -406,8 +422,10 @@ static void rows_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *sc
     for (int64_t chunk = worker; chunk < chunks; chunk += workers)
         rbm_cd_sample_chunk(batch, scratch, &w->params, data, shape, chunk);
     BARRIER(timer);
+    if (shape->byte_handover && worker < shape->strips)
+        rbm_cd_take_hidden(scratch, batch, shape);
     for (int64_t strip = worker; strip < shape->strips; strip += workers)
-        rbm_cd_update_strip(&w->params, &w->velocity, batch, shape, rule, strip, timer);
+        rbm_cd_update_strip(&w->params, &w->velocity, batch, scratch, shape, rule, strip);
 }
 
 /* One batch split by hidden units (cd_hidden.c): strip s is always worker s mod workers's, so
@@ -580,6 +598,10 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * plain stores keep it cached. With more, the update writes lines the others read, unless
      * W is split by hidden units, each strip staying with one worker. */
     shape.streaming_updates = threads > 1 && !shape.split_hidden;
+    /* With several workers, each update strip reads every chunk's samples, most of them written
+     * by other cores: as bytes they are a quarter of the size to fetch. One worker reads its own
+     * floats where they are. The products see the same floats either way. */
+    shape.byte_handover = threads > 1 && !shape.split_hidden;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 

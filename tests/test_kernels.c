@@ -86,6 +86,10 @@ static void test_sampling_kernels(void **state)
         rbm_bytes_to_samples(copy, bytes, sign, N);
         rbm_bernoulli_signed(sample, probability, uniform, sign, N);
         assert_memory_equal(copy, sample, sizeof copy);
+        /* split = rows hands over the chunks' float samples (0/1, or 0/-1 for vn) as bytes */
+        uint8_t again[N];
+        rbm_samples_to_bytes(again, sample, N);
+        assert_memory_equal(again, bytes, sizeof again);
     }
     /* p = 0 never fires, p = 1 always does */
     float zero = 0.0f, one = 1.0f, out;
