@@ -4,10 +4,52 @@
 #include <immintrin.h>
 #endif
 
+#if defined(__AVX512F__)
+/* rbm_sigmoid_scalar on 16 lanes, operation for operation. gcc's own vectorisation of the
+ * scalar form turned the clamps into masks and divided twice per vector (1.3 cycles per
+ * element); max and min with the constant first keep the scalar form's answer for NaN too. */
+static inline __m512 sigmoid16(__m512 x)
+{
+    __m512 t = _mm512_sub_ps(_mm512_setzero_ps(), x);
+    t = _mm512_max_ps(_mm512_set1_ps(-87.0f), t); /* t < -87 ? -87 : t (NaN stays) */
+    t = _mm512_min_ps(_mm512_set1_ps(87.0f), t);  /* t > 87 ? 87 : t */
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 shifted = _mm512_add_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504f)), magic);
+    __m512 k = _mm512_sub_ps(shifted, magic);
+    __m512 r = _mm512_sub_ps(t, _mm512_mul_ps(k, _mm512_set1_ps(0.693145752f)));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(k, _mm512_set1_ps(1.42860677e-6f)));
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+    __m512i exponent = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(127 - 0x4B400000)), 23);
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(p, _mm512_castsi512_ps(exponent))));
+}
+#endif
+
 void rbm_sigmoid_bias(float *restrict probability, const float *restrict preactivation,
                       const float *restrict bias, size_t n)
 {
-    for (size_t j = 0; j < n; j++)
+    size_t j = 0;
+#if defined(__AVX512F__)
+    for (; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(probability + j,
+                         sigmoid16(_mm512_add_ps(_mm512_loadu_ps(preactivation + j),
+                                                 _mm512_loadu_ps(bias + j))));
+    if (j < n) { /* the tail, in masked lanes */
+        const __mmask16 mask = (__mmask16)((1u << (n - j)) - 1u);
+        _mm512_mask_storeu_ps(probability + j, mask,
+                              sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(mask, preactivation + j),
+                                                      _mm512_maskz_loadu_ps(mask, bias + j))));
+        return;
+    }
+#endif
+    for (; j < n; j++)
         probability[j] = rbm_sigmoid_scalar(preactivation[j] + bias[j]);
 }
 

@@ -48,6 +48,47 @@ static void test_sigmoid_vector_equals_scalar(void **state)
     }
 }
 
+/* Every kind of float, not just the usual range: the clamps at +-87, infinities, NaN, denormals
+ * and a million random bit patterns, at every position of a 16-lane vector and in the tail.
+ * Equal bits, or NaN for NaN. */
+static void test_sigmoid_every_input(void **state)
+{
+    (void)state;
+    enum { N = 1 << 20 };
+    float *input = malloc(N * sizeof(float)), *zero = calloc(N, sizeof(float));
+    float *out = malloc(N * sizeof(float));
+    assert_non_null(input);
+    assert_non_null(zero);
+    assert_non_null(out);
+    const float special[] = {0.0f, -0.0f, 87.0f, -87.0f, 87.000008f, -87.000008f, 86.99999f,
+                             -86.99999f, 88.7f, -88.7f, 1e30f, -1e30f, INFINITY, -INFINITY,
+                             NAN, -NAN, 1e-45f, -1e-45f, 1.17549435e-38f, 0.5f, -0.5f, 16.6f};
+    const int specials = (int)(sizeof special / sizeof special[0]);
+    Pcg32 rng;
+    pcg32_seed(&rng, 11, 3);
+    for (int i = 0; i < N; i++) {
+        if (i < 16 * specials) {
+            input[i] = special[i / 16]; /* each special value in every lane */
+        } else {
+            uint32_t bits = pcg32_next(&rng);
+            memcpy(&input[i], &bits, sizeof bits);
+        }
+    }
+    rbm_sigmoid_bias(out, input, zero, N - 5); /* a tail of 11 */
+    for (int i = 0; i < N - 5; i++) {
+        float expected = rbm_sigmoid_scalar(input[i]);
+        if (isnan(expected)) {
+            assert_true(isnan(out[i]));
+        } else {
+            assert_memory_equal(&out[i], &expected, sizeof expected);
+            assert_true(out[i] >= 0.0f && out[i] <= 1.0f);
+        }
+    }
+    free(input);
+    free(zero);
+    free(out);
+}
+
 static void test_sampling_kernels(void **state)
 {
     (void)state;
@@ -206,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigmoid_accuracy),
         cmocka_unit_test(test_sigmoid_vector_equals_scalar),
+        cmocka_unit_test(test_sigmoid_every_input),
         cmocka_unit_test(test_sampling_kernels),
         cmocka_unit_test(test_bytes_to_probability),
         cmocka_unit_test(test_difference_sums),
