@@ -230,6 +230,32 @@ void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
     }
 }
 
+void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidden,
+                     int64_t hidden_stride, const float *visible, int64_t visible_stride,
+                     int64_t rows, int64_t columns, int64_t B, float momentum,
+                     ChunkScratch *scratch, const Shape *shape)
+{
+    const float inverse_rows = 1.0f / (float)B;
+    if (!shape->bit_counts) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)(2 * B),
+                    inverse_rows, hidden, (int)hidden_stride, visible, (int)visible_stride,
+                    momentum, velocity, (int)velocity_stride);
+        phase_end(&scratch->timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, 2 * B));
+        return;
+    }
+    /* h0^T v0 counts the rows where both samples are 1: exact in any order */
+    rbm_pack_sample_bits(scratch->hidden_bits, hidden, hidden_stride, B, rows);
+    rbm_pack_sample_bits(scratch->visible_bits, visible, visible_stride, B, columns);
+    rbm_bit_count_momentum(velocity, velocity_stride, momentum, inverse_rows, scratch->hidden_bits,
+                           rows, scratch->visible_bits, columns, (B + 63) / 64);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)B,
+                inverse_rows, hidden + B * hidden_stride, (int)hidden_stride,
+                visible + B * visible_stride, (int)visible_stride, 1.0f, velocity,
+                (int)velocity_stride);
+    /* the float32 half's flops; the phase's time includes the bit counts */
+    phase_end(&scratch->timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, B));
+}
+
 void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape)
 {
     if (shape->products_only)
@@ -270,10 +296,8 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
     /* velocity_W = momentum * velocity_W + [h0; hnp]^T [v0; -vn] / B: one sgemm, K = 2B */
     float *velocity_w = velocity->weights + column;
     float *weights = params->weights + column;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H, (int)columns, (int)(2 * B),
-                inverse_rows, hidden, (int)H, visible, (int)visible_stride, rule->momentum,
-                velocity_w, (int)V);
-    phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(H, columns, 2 * B));
+    rbm_cd_gradient(velocity_w, V, hidden, H, visible, visible_stride, H, columns, B,
+                    rule->momentum, scratch, shape);
     if (shape->products_only)
         return;
     rbm_weight_step(weights, velocity_w, rule->learning_rate, rule->weight_decay,

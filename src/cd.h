@@ -45,6 +45,7 @@ typedef struct Shape {
     bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
     bool streaming_updates; /* write W with non-temporal stores: other workers read it next */
     bool split_hidden;   /* units are strips of hidden units (split = hidden, cd_hidden.c) */
+    bool bit_counts;     /* the gradient's h0^T v0 as exact bit counts, then hnp^T vn added */
     bool byte_handover;  /* split = rows with several workers: the chunks hand their 0/1 samples
                             (v0, vn, h0) to the update strips as bytes, not floats */
 } Shape;
@@ -95,6 +96,8 @@ typedef struct ChunkScratch {
                                    preactivations and probabilities (split = hidden only) */
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
                                    sample_bytes, v0 rows then -vn rows (split = hidden only) */
+    uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits */
+    uint64_t *visible_bits;     /* [ceil(batch_size / 64)][visible]: v0's (bit_counts only) */
     /* split = rows with byte_handover only: */
     float *chunk_samples;       /* [2 * chunk_rows][visible]: the chunk's v0 rows, then -vn */
     float *chunk_hidden;        /* [chunk_rows][hidden]: the chunk's h0 */
@@ -139,6 +142,14 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
                             int64_t strip, int64_t step);
 
 /* Helpers shared by the two splits (cd.c) */
+/* velocity (rows x columns, `velocity_stride` apart) = momentum * velocity + [h0; hnp]^T [v0; -vn]
+ * / B for the batch's B rows: `hidden` is [2B][hidden_stride] (h0 rows, then hnp), `visible`
+ * [2B][visible_stride] (v0 rows, then -vn). One float32 sgemm with K = 2B, or with bit_counts
+ * the exact bit counts of h0^T v0 first and then an sgemm for the hnp^T (-vn) half. */
+void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidden,
+                     int64_t hidden_stride, const float *visible, int64_t visible_stride,
+                     int64_t rows, int64_t columns, int64_t B, float momentum,
+                     ChunkScratch *scratch, const Shape *shape);
 /* Fills scratch->uniform with draws [index, index + n) of the one training stream. */
 void rbm_cd_draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n);
 /* out[i * out_stride + j] = sign * Bernoulli(probability[i * probability_stride + j]) for

@@ -251,10 +251,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     }
     /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B */
     const float inverse_rows = 1.0f / (float)B;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)V, (int)(2 * B),
-                inverse_rows, h0, (int)H, scratch->visible_samples, (int)V, rule->momentum,
-                velocity->weights + first * V, (int)V);
-    phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(n, V, 2 * B));
+    rbm_cd_gradient(velocity->weights + first * V, V, h0, H, scratch->visible_samples, V, n, V, B,
+                    rule->momentum, scratch, shape);
     if (shape->products_only)
         return;
     if (shape->persistent)

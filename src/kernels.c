@@ -80,6 +80,58 @@ void rbm_bytes_to_samples(float *restrict sample, const uint8_t *restrict bytes,
         sample[j] = bytes[j] ? sign : 0.0f;
 }
 
+void rbm_pack_sample_bits(uint64_t *restrict bits, const float *restrict samples, int64_t stride,
+                          int64_t rows, int64_t columns)
+{
+    const int64_t words = (rows + 63) / 64;
+    memset(bits, 0, (size_t)(words * columns) * sizeof *bits);
+    for (int64_t r = 0; r < rows; r++) {
+        uint64_t *restrict word = bits + (r / 64) * columns;
+        const uint64_t bit = (uint64_t)1 << (r % 64);
+        const float *restrict row = samples + r * stride;
+        for (int64_t c = 0; c < columns; c++)
+            word[c] |= row[c] != 0.0f ? bit : 0;
+    }
+}
+
+static inline float count_momentum(float velocity, float momentum, float scale, int count)
+{
+    return momentum * velocity + scale * (float)count;
+}
+
+void rbm_bit_count_momentum(float *restrict velocity, int64_t stride, float momentum, float scale,
+                            const uint64_t *restrict first_bits, int64_t first_columns,
+                            const uint64_t *restrict second_bits, int64_t second_columns,
+                            int64_t words)
+{
+    for (int64_t i = 0; i < first_columns; i++) {
+        float *restrict out = velocity + i * stride;
+        int64_t j = 0;
+#if defined(__AVX512VPOPCNTDQ__) && defined(__AVX512DQ__)
+        /* 8 columns at a time: AND the words, count the bits of each 64-bit lane */
+        const __m256 rate = _mm256_set1_ps(momentum), step = _mm256_set1_ps(scale);
+        for (; j + 8 <= second_columns; j += 8) {
+            __m512i count = _mm512_setzero_si512();
+            for (int64_t w = 0; w < words; w++)
+                count = _mm512_add_epi64(
+                    count, _mm512_popcnt_epi64(_mm512_and_si512(
+                               _mm512_set1_epi64((long long)first_bits[w * first_columns + i]),
+                               _mm512_loadu_si512(second_bits + w * second_columns + j))));
+            const __m256 counts = _mm512_cvtepi64_ps(count); /* exact: counts < 2^24 */
+            _mm256_storeu_ps(out + j, _mm256_add_ps(_mm256_mul_ps(rate, _mm256_loadu_ps(out + j)),
+                                                    _mm256_mul_ps(step, counts)));
+        }
+#endif
+        for (; j < second_columns; j++) {
+            int count = 0;
+            for (int64_t w = 0; w < words; w++)
+                count += __builtin_popcountll(first_bits[w * first_columns + i] &
+                                              second_bits[w * second_columns + j]);
+            out[j] = count_momentum(out[j], momentum, scale, count);
+        }
+    }
+}
+
 void rbm_bytes_to_probability(float *restrict probability, const uint8_t *restrict bytes,
                               float scale, size_t n)
 {

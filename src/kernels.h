@@ -62,6 +62,19 @@ void rbm_samples_to_bytes(uint8_t *bytes, const float *sample, size_t n);
 /* sample[j] = bytes[j] ? sign : 0: a worker's own float copy of handed-over 0/1 samples */
 void rbm_bytes_to_samples(float *sample, const uint8_t *bytes, float sign, size_t n);
 
+/* bits[w * columns + c], bit r % 64 of word w = r / 64: samples[r * stride + c] != 0, for rows
+ * r < rows; the words are ceil(rows / 64) per column, their bits past `rows` 0. */
+void rbm_pack_sample_bits(uint64_t *bits, const float *samples, int64_t stride, int64_t rows,
+                          int64_t columns);
+
+/* velocity[i * stride + j] = momentum * velocity[i * stride + j] + scale * count(i, j), with
+ * count(i, j) the number of rows where column i of the first and column j of the second packed
+ * matrix are both 1, for i < first_columns, j < second_columns. The counts are exact integers:
+ * h0^T v0 without a floating-point sum (bit_counts = true). */
+void rbm_bit_count_momentum(float *velocity, int64_t stride, float momentum, float scale,
+                            const uint64_t *first_bits, int64_t first_columns,
+                            const uint64_t *second_bits, int64_t second_columns, int64_t words);
+
 /* probability[j] = (float)bytes[j] / scale: 8-bit data to probabilities. Division (not a
  * multiplication by 1/scale) keeps 255 / 255 exactly 1. */
 void rbm_bytes_to_probability(float *probability, const uint8_t *bytes, float scale, size_t n);

@@ -83,6 +83,8 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].strip_work);
             free(w->scratch[t].visible_samples);
             free(w->scratch[t].chunk_samples);
+            free(w->scratch[t].hidden_bits);
+            free(w->scratch[t].visible_bits);
             free(w->scratch[t].chunk_hidden);
             free(w->scratch[t].update_hidden);
             free(w->scratch[t].update_visible);
@@ -154,6 +156,10 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         const size_t widest_strip = (H + strips - 1) / strips; /* ceil(H / strips) */
         if (shape->split_hidden && (!(s->strip_work = aligned_floats(B * widest_strip)) ||
                                     !(s->visible_samples = aligned_floats(2 * B * V))))
+            return -ENOMEM;
+        const size_t words = (B + 63) / 64;
+        if (shape->bit_counts && (!(s->hidden_bits = rbm_calloc(words * H, sizeof(uint64_t))) ||
+                                  !(s->visible_bits = rbm_calloc(words * V, sizeof(uint64_t)))))
             return -ENOMEM;
         const size_t widest_columns = (V + strips - 1) / strips;
         if (shape->byte_handover && (!(s->chunk_samples = aligned_floats(2 * R * V)) ||
@@ -598,6 +604,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * plain stores keep it cached. With more, the update writes lines the others read, unless
      * W is split by hidden units, each strip staying with one worker. */
     shape.streaming_updates = threads > 1 && !shape.split_hidden;
+    shape.bit_counts = settings->bit_counts;
     /* With several workers, each update strip reads every chunk's samples, most of them written
      * by other cores: as bytes they are a quarter of the size to fetch. One worker reads its own
      * floats where they are. The products see the same floats either way. */

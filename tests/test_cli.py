@@ -704,9 +704,11 @@ class ThreadedCheckpoints(Workspace):
         the same as without checkpoints (run under ThreadSanitizer in CI)."""
         np.save(self.path("d.npy"), np.random.default_rng(8).random((400, 30), dtype=np.float32))
         cfg = self.config(self.path("d.npy"), extra="chunk_rows = 1")
-        # the row split, and the hidden-unit split with PCD chains and CD-2 (cd_hidden.c)
+        # the row split, the hidden-unit split with PCD chains and CD-2 (cd_hidden.c), and the
+        # bit-count gradient
         for split in ([], ["-s", "train.split=hidden", "-s", "train.update_strips=3",
-                           "-s", "train.persistent=true", "-s", "train.cd_steps=2"]):
+                           "-s", "train.persistent=true", "-s", "train.cd_steps=2"],
+                      ["-s", "train.bit_counts=true", "-s", "train.batch_size=70"]):
             plain = run("train", cfg, *split, "-s", "output.checkpoint_seconds=0",
                         "-s", f"output.model={self.path('p.npz')}")
             self.assertEqual(plain.returncode, 0, plain.stderr)
@@ -731,6 +733,28 @@ class ThreadedCheckpoints(Workspace):
         self.assertEqual(refused.returncode, 2, refused.stderr)
         self.assertIn("train.split (hidden in the checkpoint, rows now)", refused.stderr)
         resumed = run("train", cfg, "-s", "train.epochs=4", "-s", "train.threads=3",
+                      "--resume", self.path("model.npz.ckpt"))
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(self.read("model.npz"), self.read("w.npz"))
+
+    def test_bit_counts_resume_to_the_same_bits(self):
+        np.save(self.path("d.npy"), np.random.default_rng(10).random((203, 30), dtype=np.float32))
+        cfg = self.config(self.path("d.npy"), extra="bit_counts = true\nthreads = 2")
+        wide = ["-s", "train.batch_size=70"]  # 2 words of bits per column, 1 in the last batch
+        whole = run("train", cfg, *wide, "-s", "train.epochs=4",
+                    "-s", f"output.model={self.path('w.npz')}")
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+        plain = run("train", cfg, *wide, "-s", "train.epochs=4", "-s", "train.bit_counts=false",
+                    "-s", f"output.model={self.path('f.npz')}")
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertNotEqual(self.read("w.npz"), self.read("f.npz"))  # the option is wired
+        half = run("train", cfg, *wide, "-s", "output.checkpoint_every=1")  # 2 epochs, then resume
+        self.assertEqual(half.returncode, 0, half.stderr)
+        refused = run("train", cfg, *wide, "-s", "train.epochs=4", "-s", "train.bit_counts=false",
+                      "--resume", self.path("model.npz.ckpt"))
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertIn("train.bit_counts (true in the checkpoint, false now)", refused.stderr)
+        resumed = run("train", cfg, *wide, "-s", "train.epochs=4", "-s", "train.threads=1",
                       "--resume", self.path("model.npz.ckpt"))
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         self.assertEqual(self.read("model.npz"), self.read("w.npz"))

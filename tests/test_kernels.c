@@ -242,6 +242,57 @@ static void test_weight_step_streaming_equals_plain(void **state)
     free(stream_velocity);
 }
 
+/* The bit-count gradient against plain loops over the float samples: the same bits, for batches
+ * of 1 to 3 words, column counts with and without a vector tail, and padded rows. */
+static void test_bit_count_momentum(void **state)
+{
+    (void)state;
+    const int64_t row_counts[] = {1, 63, 64, 65, 100, 130};
+    const int64_t column_counts[][2] = {{1, 1}, {7, 13}, {20, 37}, {150, 392}};
+    Pcg32 rng;
+    pcg32_seed(&rng, 21, 4);
+    for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
+        for (size_t c = 0; c < sizeof column_counts / sizeof column_counts[0]; c++) {
+            const int64_t rows = row_counts[r], H = column_counts[c][0], V = column_counts[c][1];
+            const int64_t hidden_stride = H + 3, visible_stride = V + 5, words = (rows + 63) / 64;
+            float *hidden = malloc(sizeof(float) * (size_t)(rows * hidden_stride));
+            float *visible = malloc(sizeof(float) * (size_t)(rows * visible_stride));
+            float *velocity = malloc(sizeof(float) * (size_t)(H * (V + 2)));
+            float *expected = malloc(sizeof(float) * (size_t)(H * (V + 2)));
+            uint64_t *hidden_bits = malloc(sizeof(uint64_t) * (size_t)(words * H));
+            uint64_t *visible_bits = malloc(sizeof(uint64_t) * (size_t)(words * V));
+            assert_true(hidden && visible && velocity && expected && hidden_bits && visible_bits);
+            for (int64_t i = 0; i < rows * hidden_stride; i++) /* h0 samples; padding is not */
+                hidden[i] = i % hidden_stride >= H               ? 7.0f
+                            : pcg32_uniform_reference(&rng) < 0.5f ? 1.0f
+                                                                   : 0.0f;
+            for (int64_t i = 0; i < rows * visible_stride; i++) /* v0, or -vn-style signs */
+                visible[i] = i % visible_stride >= V              ? 7.0f
+                             : pcg32_uniform_reference(&rng) < 0.3f ? (i % 2 ? 1.0f : -1.0f)
+                                                                    : 0.0f;
+            for (int64_t i = 0; i < H * (V + 2); i++)
+                velocity[i] = expected[i] = pcg32_uniform_reference(&rng) - 0.5f;
+            const float momentum = 0.9f, scale = 1.0f / (float)rows;
+            for (int64_t i = 0; i < H; i++)
+                for (int64_t j = 0; j < V; j++) {
+                    int count = 0;
+                    for (int64_t k = 0; k < rows; k++)
+                        count += hidden[k * hidden_stride + i] != 0.0f &&
+                                 visible[k * visible_stride + j] != 0.0f;
+                    float *e = &expected[i * (V + 2) + j];
+                    *e = momentum * *e + scale * (float)count;
+                }
+            rbm_pack_sample_bits(hidden_bits, hidden, hidden_stride, rows, H);
+            rbm_pack_sample_bits(visible_bits, visible, visible_stride, rows, V);
+            rbm_bit_count_momentum(velocity, V + 2, momentum, scale, hidden_bits, H, visible_bits,
+                                   V, words);
+            assert_memory_equal(velocity, expected, sizeof(float) * (size_t)(H * (V + 2)));
+            free(hidden), free(visible), free(velocity), free(expected);
+            free(hidden_bits), free(visible_bits);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_difference_sums),
         cmocka_unit_test(test_weight_step),
         cmocka_unit_test(test_weight_step_streaming_equals_plain),
+        cmocka_unit_test(test_bit_count_momentum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,9 +178,33 @@ static void hidden_split_thin_units(RbmSettings *s, ReferenceRun *run)
     s->chunk_rows = 1;
 }
 
+/* bit_counts: h0^T v0 as exact bit counts; the reference keeps its plain float loops */
+static void bit_counts(RbmSettings *s, ReferenceRun *run)
+{
+    (void)run;
+    s->bit_counts = 1;
+}
+static void bit_counts_hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    bit_counts(s, run), hidden_split(s, run);
+}
+static void bit_counts_everything(RbmSettings *s, ReferenceRun *run)
+{
+    bit_counts(s, run), everything(s, run);
+}
+static void bit_counts_hidden_split_everything(RbmSettings *s, ReferenceRun *run)
+{
+    bit_counts(s, run), hidden_split_everything(s, run);
+}
+
 static void test_options_match_reference(void **state)
 {
     (void)state;
+    compare_with_reference_using(1, bit_counts, "bit_counts");
+    compare_with_reference_using(0, bit_counts_hidden_split, "bit_counts, split = hidden");
+    compare_with_reference_using(1, bit_counts_everything, "bit_counts, all options");
+    compare_with_reference_using(1, bit_counts_hidden_split_everything,
+                                 "bit_counts, split = hidden, all options");
     /* the other split, alone and with the options that change its phases */
     compare_with_reference_using(1, hidden_split, "split = hidden");
     compare_with_reference_using(0, hidden_split, "split = hidden, floats");
@@ -210,7 +234,8 @@ static void test_options_change_the_result(void **state)
     RbmError error = {{0}};
     RbmModel *plain = NULL;
     assert_int_equal(rbm_train(&plain, &base, data, NULL, &error), 0);
-    Configure options[] = {cd_3, pcd, shuffled, schedules, sparse, data_bias, hidden_split};
+    Configure options[] = {cd_3,      pcd,          shuffled,  schedules,
+                           sparse,    data_bias,    hidden_split, bit_counts};
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         RbmSettings settings = base;
         ReferenceRun ignored = {0};
@@ -312,18 +337,32 @@ static void stack_hidden_split(RbmSettings *s, ReferenceRun *run)
 {
     stack(s, run), hidden_split(s, run);
 }
+/* bit_counts with 130-row batches: 3 words of bits per column, 2 in the last, short batch */
+static void wide_bit_counts(RbmSettings *s, ReferenceRun *run)
+{
+    monitored(s, run), bit_counts(s, run);
+    s->batch_size = 130;
+}
+static void wide_bit_counts_hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    wide_bit_counts(s, run), hidden_split(s, run);
+}
 
 /* Every option, and stacks, keep the promise: the same bits at any thread count. */
 static void test_options_same_bits_any_thread_count(void **state)
 {
     (void)state;
     RbmDataset *data = make_dataset(203, 37, 3, 1);
-    Configure options[] = {everything, monitored, stack, monitored_hidden_split,
-                           stack_hidden_split};
+    Configure options[] = {everything,         monitored,
+                           stack,              monitored_hidden_split,
+                           stack_hidden_split, wide_bit_counts,
+                           wide_bit_counts_hidden_split};
     const char *names[] = {"PCD-2 + shuffle + schedules + sparsity + data bias",
                            "the same with validation_fraction", "a stack 37,19,6",
                            "split = hidden, every option and validation_fraction",
-                           "split = hidden, a stack 37,19,6"};
+                           "split = hidden, a stack 37,19,6",
+                           "bit_counts, 130-row batches, every option",
+                           "bit_counts, split = hidden, 130-row batches, every option"};
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         RbmModel *first = train_configured(data, 1, 11, options[o], NULL);
         const int threads[] = {2, 3, 7};
