@@ -785,6 +785,13 @@ class Bench(Workspace):
         self.assertEqual(hidden.returncode, 0, hidden.stderr)
         self.assertIn("update_strips 3, split hidden", hidden.stdout)
         self.assertRegex(hidden.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
+        # and with bit counts, which the floor runs too
+        counted = run("bench", cfg, "-s", "train.bit_counts=true", "--repeats", "1", "--epochs",
+                      "1", "--threads", "1,2", "--sizes", "60", "--csv", self.path("c.csv"),
+                      "--plot", self.path("c.svg"))
+        self.assertEqual(counted.returncode, 0, counted.stderr)
+        self.assertIn("split rows, bit_counts true (the floor counts bits too)", counted.stdout)
+        self.assertRegex(counted.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
 
     def test_bench_bad_arguments(self):
         cfg = self.config(self.small_csv())

@@ -274,13 +274,15 @@ int cli_bench(int argc, char **argv)
     }
     fprintf(csv, "measure,threads,samples,epochs,repeats,median_seconds\n");
     printf("rbm bench: %s\n  %lld samples x %lld visible -> %lld hidden, batch %lld, chunk_rows %lld, "
-           "update_strips %lld%s, split %s; %d repeats of %d epochs\n  OpenBLAS core %s, "
+           "update_strips %lld%s, split %s%s; %d repeats of %d epochs\n  OpenBLAS core %s, "
            "%d cores\n\n",
            config_path, (long long)rows, (long long)rbm_dataset_columns(data),
            (long long)settings.hidden, (long long)settings.batch_size,
            (long long)settings.chunk_rows, (long long)settings.update_strips,
            settings.update_strips ? "" : " (auto)",
-           settings.split == RBM_SPLIT_HIDDEN ? "hidden" : "rows", o.repeats, o.epochs,
+           settings.split == RBM_SPLIT_HIDDEN ? "hidden" : "rows",
+           settings.bit_counts ? ", bit_counts true (the floor counts bits too)" : "", o.repeats,
+           o.epochs,
            rbm_blas_core(), rbm_default_threads());
 
     /* 1-2. floor and trainer per thread count, repeats interleaved */
