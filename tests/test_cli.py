@@ -784,6 +784,9 @@ class Bench(Workspace):
                      "--csv", self.path("h.csv"), "--plot", self.path("h.svg"))
         self.assertEqual(hidden.returncode, 0, hidden.stderr)
         self.assertIn("update_strips 3, split hidden", hidden.stdout)
+        # one size is no line: no slope and no R^2 made up for it
+        self.assertIn("no line for 2 threads: the sweep needs two different sizes", hidden.stdout)
+        self.assertNotIn("R^2 = 1.00000\n", hidden.stdout.split("against epochs")[0])
         self.assertRegex(hidden.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
         # and with bit counts, which the floor runs too
         counted = run("bench", cfg, "-s", "train.bit_counts=true", "--repeats", "1", "--epochs",

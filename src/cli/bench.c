@@ -2,6 +2,7 @@
  * time-against-data-size check, linearity in epochs, and the profiler's own cost; medians of
  * repeated runs, a CSV of every figure and an SVG plot of seconds against samples. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,12 @@ static double median(double *values, int count)
     return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
 }
 
-/* Least squares y = a + b x; returns R^2. */
+/* Least squares y = a + b x; returns R^2, or NaN when the x are all the same (one size, or
+ * sizes all capped at the data's rows): no line is fitted then, and none is reported. */
 static double fit_line(const double *x, const double *y, int n, double *a, double *b)
 {
     double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0;
+    *a = *b = 0;
     for (int i = 0; i < n; i++)
         mx += x[i] / n, my += y[i] / n;
     for (int i = 0; i < n; i++) {
@@ -64,9 +67,11 @@ static double fit_line(const double *x, const double *y, int n, double *a, doubl
         sxy += (x[i] - mx) * (y[i] - my);
         syy += (y[i] - my) * (y[i] - my);
     }
-    *b = sxx > 0 ? sxy / sxx : 0;
+    if (!(sxx > 0))
+        return NAN;
+    *b = sxy / sxx;
     *a = my - *b * mx;
-    return sxx > 0 && syy > 0 ? (sxy * sxy) / (sxx * syy) : 1.0;
+    return syy > 0 ? (sxy * sxy) / (sxx * syy) : 1.0;
 }
 
 static int parse_list(const char *text, int64_t *out, int *count, const char *what)
@@ -347,6 +352,11 @@ int cli_bench(int argc, char **argv)
         for (int s = 0; s < o.size_count; s++)
             x[s] = (double)o.sizes[s];
         double r2 = fit_line(x, sweep[t], o.size_count, &a, &b);
+        if (isnan(r2)) {
+            printf("  no line for %d thread%s: the sweep needs two different sizes\n",
+                   o.threads[t], o.threads[t] == 1 ? "" : "s");
+            continue;
+        }
         printf("  fit, %d thread%s: seconds = %.4f + %.3e * samples, R^2 = %.5f\n", o.threads[t],
                o.threads[t] == 1 ? "" : "s", a, b, r2);
         fprintf(csv, "size_sweep_r2,%d,,,%d,%.6f\n", o.threads[t], o.repeats, r2);
