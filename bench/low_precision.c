@@ -22,7 +22,7 @@
 #ifdef RBM_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
-#ifdef __AVX512VPOPCNTDQ__
+#if defined(__AVX512VPOPCNTDQ__) && defined(__AVX512DQ__)
 #include <immintrin.h>
 #endif
 #include <omp.h>
@@ -72,7 +72,7 @@ static void popcount_product(float *out, const uint64_t *hidden_bits, const uint
 {
     for (int i = 0; i < H; i++) {
         int j = 0;
-#ifdef __AVX512VPOPCNTDQ__
+#if defined(__AVX512VPOPCNTDQ__) && defined(__AVX512DQ__)
         for (; j + 8 <= V; j += 8) {
             __m512i count = _mm512_setzero_si512();
             for (int w = 0; w < words; w++)
@@ -160,8 +160,10 @@ int main(int argc, char **argv)
     }
     TIME(convert_us, for (int i = 0; i < H * V; i++) split[i] = (float)counts[i] * scale);
 #else
-    for (int i = 0; i < H * V; i++)
+    for (int i = 0; i < H * V; i++) {
         counts[i] = (int32_t)bit_counts[i];
+        split[i] = bit_counts[i] * scale;
+    }
 #endif
     TIME(negative_us, cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, V, B, scale,
                                   hidden + B * H, H, visible + B * V, V, 1.0f, split, V));

@@ -281,12 +281,13 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
     phase_begin(timer);
     /* [h0; hnp] and the strip's columns of [v0; -vn]: the batch's floats, or this worker's
      * copy of them from the chunks' bytes */
-    const float *hidden = batch->hidden_stats, *visible = batch->visible_stats + column;
-    int64_t visible_stride = V;
-    if (shape->byte_handover) {
-        hidden = scratch->update_hidden;
-        visible = scratch->update_visible;
-        visible_stride = columns;
+    const float *hidden = scratch->update_hidden, *visible = scratch->update_visible;
+    int64_t visible_stride = columns;
+    if (!shape->byte_handover) {
+        hidden = batch->hidden_stats;
+        visible = batch->visible_stats + column;
+        visible_stride = V;
+    } else {
         for (int64_t i = 0; i < 2 * B && !shape->products_only; i++)
             rbm_bytes_to_samples(scratch->update_visible + i * columns,
                                  batch->sample_bytes + i * V + column, i < B ? 1.0f : -1.0f,

@@ -10,7 +10,9 @@
  * element); max and min with the constant first keep the scalar form's answer for NaN too. */
 static inline __m512 sigmoid16(__m512 x)
 {
-    __m512 t = _mm512_sub_ps(_mm512_setzero_ps(), x);
+    /* -x flips the sign bit, NaN's too (0 - x would keep a NaN's sign) */
+    __m512 t = _mm512_castsi512_ps(
+        _mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
     t = _mm512_max_ps(_mm512_set1_ps(-87.0f), t); /* t < -87 ? -87 : t (NaN stays) */
     t = _mm512_min_ps(_mm512_set1_ps(87.0f), t);  /* t > 87 ? 87 : t */
     const __m512 magic = _mm512_set1_ps(12582912.0f);

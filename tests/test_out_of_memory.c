@@ -92,6 +92,7 @@ static int job(RbmError *error)
         settings.visible_bias_init = RBM_VISIBLE_BIAS_DATA;
         settings.validation_fraction = 0.2;
         settings.split = RBM_SPLIT_HIDDEN; /* and the other split's buffers */
+        settings.bit_counts = 1;           /* and the bit-count buffers */
         result = rbm_train(&stack, &settings, csv, NULL, error);
     }
     if (result == 0)
