@@ -182,6 +182,14 @@ class Configs(Workspace):
         self.bad_config("[model]\ninit_std = -0.01\n", "bad.ini:2: model.init_std")
         self.bad_config("[train]\nbatch_size = -5\n", "bad.ini:2: train.batch_size")
 
+    def test_bad_bit_counts(self):
+        self.bad_config("[data]\ntrain = x.csv\n[train]\nbit_counts = 1x\n",
+                        "bad.ini:4: train.bit_counts: '1x' is not true or false")
+        result = run("train", self.write("ok.ini", "[data]\ntrain = x.csv\n"),
+                     "-s", "train.bit_counts=maybe")
+        self.assert_bad(result, "--set 'train.bit_counts=maybe': train.bit_counts: 'maybe' is "
+                                "not true or false")
+
     def test_unknown_split(self):
         self.bad_config("[data]\ntrain = x.csv\n[train]\nsplit = columns\n",
                         "bad.ini:4: train.split: 'columns' is not one of rows, hidden")

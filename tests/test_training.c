@@ -337,7 +337,8 @@ static void stack_hidden_split(RbmSettings *s, ReferenceRun *run)
 {
     stack(s, run), hidden_split(s, run);
 }
-/* bit_counts with 130-row batches: 3 words of bits per column, 2 in the last, short batch */
+/* bit_counts with 130-row batches: 3 words of bits per column in a full batch, 1 in the short
+ * last one (the validation rows leave 163 training rows) */
 static void wide_bit_counts(RbmSettings *s, ReferenceRun *run)
 {
     monitored(s, run), bit_counts(s, run);
