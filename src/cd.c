@@ -5,55 +5,55 @@
 
 #include "kernels.h"
 
-/* Fills scratch->uniform with draws [index, index + n) of the one training stream, jumping the
- * worker's generator there first: a row's random numbers depend on its position, not on which
- * worker draws them. */
-void rbm_cd_draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n)
+/* The worker's generator at draw `index` of the one training stream, for the next n draws:
+ * jumped there first, so a row's random numbers depend on its position, not on which worker
+ * draws them. */
+static Pcg32 *generator_at(ChunkScratch *scratch, uint64_t index, int64_t n)
 {
     if (index != scratch->position)
         pcg32_advance(&scratch->rng, index - scratch->position);
-    pcg32_fill_uniform(&scratch->rng, scratch->uniform, (size_t)n);
     scratch->position = index + (uint64_t)n;
+    return &scratch->rng;
 }
 
-void rbm_cd_sample_block(float *out, int64_t out_stride, const float *probability,
-                         int64_t probability_stride, int64_t rows, int64_t width,
-                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row,
-                         float sign)
+void rbm_cd_sample_block(float *out, int64_t out_stride, uint8_t *bytes, int64_t bytes_stride,
+                         const float *probability, int64_t probability_stride, int64_t rows,
+                         int64_t width, ChunkScratch *scratch, uint64_t first_draw,
+                         uint64_t draws_per_row, float sign)
 {
-    for (int64_t i = 0; i < rows; i++) {
-        rbm_cd_draw_uniforms(scratch, first_draw + (uint64_t)i * draws_per_row, width);
-        rbm_bernoulli_signed(out + i * out_stride, probability + i * probability_stride,
-                             scratch->uniform, sign, (size_t)width);
-    }
+    for (int64_t i = 0; i < rows; i++)
+        rbm_draw_samples(out ? out + i * out_stride : NULL, bytes ? bytes + i * bytes_stride : NULL,
+                         sign, probability + i * probability_stride,
+                         generator_at(scratch, first_draw + (uint64_t)i * draws_per_row, width),
+                         (size_t)width);
 }
 
 /* rbm_cd_sample_block for contiguous rows of `width` */
-static void sample_rows(float *out, const float *probability, int64_t rows, int64_t width,
-                        ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row,
-                        float sign)
+static void sample_rows(float *out, uint8_t *bytes, const float *probability, int64_t rows,
+                        int64_t width, ChunkScratch *scratch, uint64_t first_draw,
+                        uint64_t draws_per_row, float sign)
 {
-    rbm_cd_sample_block(out, width, probability, width, rows, width, scratch, first_draw,
-                        draws_per_row, sign);
+    rbm_cd_sample_block(out, width, bytes, width, probability, width, rows, width, scratch,
+                        first_draw, draws_per_row, sign);
 }
 
-/* v0p rows for epoch positions [first_position, + rows): the stored rows in order, or through
- * the epoch's shuffled order. */
-void rbm_cd_load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
-                      int64_t first_position, int64_t rows)
+void rbm_cd_load_samples(float *v0p, float *v0, uint8_t *bytes, const RbmDataset *data,
+                         const int64_t *order, int64_t first_position, int64_t rows,
+                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row)
 {
     const int64_t V = data->columns;
     for (int64_t i = 0; i < rows; i++) {
-        /* without a shuffle, one call converts every row of the chunk */
-        int64_t row = order ? order[first_position + i] : first_position;
-        int64_t count = order ? 1 : rows;
-        if (data->bytes)
-            rbm_bytes_to_probability(v0p + i * V, data->bytes + row * V, (float)data->scale,
-                                     (size_t)(count * V));
-        else
-            memcpy(v0p + i * V, data->values + row * V, (size_t)(count * V) * sizeof(float));
-        if (!order)
-            break;
+        const int64_t row = order ? order[first_position + i] : first_position + i;
+        Pcg32 *rng = generator_at(scratch, first_draw + (uint64_t)i * draws_per_row, V);
+        float *sample = v0 ? v0 + i * V : NULL;
+        uint8_t *sample_bytes = bytes ? bytes + i * V : NULL;
+        if (data->bytes) { /* 8-bit data: converted in the same pass */
+            rbm_convert_draw_samples(v0p + i * V, sample, sample_bytes, data->bytes + row * V,
+                                     (float)data->scale, rng, (size_t)V);
+        } else {
+            memcpy(v0p + i * V, data->values + row * V, (size_t)V * sizeof(float));
+            rbm_draw_samples(sample, sample_bytes, 1.0f, v0p + i * V, rng, (size_t)V);
+        }
     }
 }
 
@@ -118,14 +118,9 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
         return;
     }
 
-    /* v0p: the stored rows as probabilities (8-bit data is converted here, a chunk at a time) */
-    rbm_cd_load_rows(v0p, data, batch->order, batch->first_row + first, rows);
-    phase_end(timer, RBM_PHASE_CONVERT, 0);
-
-    /* v0 ~ Bernoulli(v0p) */
-    sample_rows(v0, v0p, rows, V, scratch, position, draws, 1.0f);
-    if (handover)
-        rbm_samples_to_bytes(batch->sample_bytes + first * V, v0, (size_t)(rows * V));
+    /* v0p: the stored rows as probabilities; v0 ~ Bernoulli(v0p): one pass per row */
+    rbm_cd_load_samples(v0p, v0, handover ? batch->sample_bytes + first * V : NULL, data,
+                        batch->order, batch->first_row + first, rows, scratch, position, draws);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* h0p = sigmoid(v0 W^T + hb); h0 ~ Bernoulli(h0p) */
@@ -137,9 +132,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     phase_end(timer, RBM_PHASE_SIGMOID, 0);
     if (shape->sparsity)
         rbm_cd_column_sums(batch->chunk_hidden_probability + chunk * H, hidden, rows, H);
-    sample_rows(h0, hidden, rows, H, scratch, position + (uint64_t)V, draws, 1.0f);
-    if (handover)
-        rbm_samples_to_bytes(batch->hidden_bytes + first * H, h0, (size_t)(rows * H));
+    sample_rows(h0, handover ? batch->hidden_bytes + first * H : NULL, hidden, rows, H, scratch,
+                position + (uint64_t)V, draws, 1.0f);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* vnp = sigmoid(h0 W + vb): the data's one-step reconstruction */
@@ -158,10 +152,10 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
         if (step > 1 || from_chains)
             reconstruct(vnp, chain_hidden, params, rows, V, H, timer);
         /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
-        sample_rows(negative_vn, vnp, rows, V, scratch, at, draws, -1.0f);
-        if (handover && step == shape->cd_steps) /* the update's vn */
-            rbm_samples_to_bytes(batch->sample_bytes + (batch->rows + first) * V, negative_vn,
-                                 (size_t)(rows * V));
+        uint8_t *vn_bytes = handover && step == shape->cd_steps /* the update's vn */
+                                ? batch->sample_bytes + (batch->rows + first) * V
+                                : NULL;
+        sample_rows(negative_vn, vn_bytes, vnp, rows, V, scratch, at, draws, -1.0f);
         at += (uint64_t)V;
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
@@ -173,7 +167,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
             rbm_sigmoid_bias(hnp + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
-            sample_rows(scratch->hidden_sample, hnp, rows, H, scratch, at, draws, 1.0f);
+            sample_rows(scratch->hidden_sample, NULL, hnp, rows, H, scratch, at, draws, 1.0f);
             at += (uint64_t)H;
             chain_hidden = scratch->hidden_sample;
             phase_end(timer, RBM_PHASE_SAMPLING, 0);

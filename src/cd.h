@@ -91,7 +91,6 @@ typedef struct ChunkScratch {
     float *visible_work;        /* [chunk_rows][visible]: preactivations, then vnp */
     float *hidden_work;         /* [chunk_rows][hidden]: preactivations, then h0p */
     float *hidden_sample;       /* [chunk_rows][hidden]: the chain's hidden samples (CD-k, PCD) */
-    float *uniform;             /* [max(visible, hidden)]: one row's draws */
     float *strip_work;          /* [batch_size][ceil(hidden / strips)]: a hidden strip's
                                    preactivations and probabilities (split = hidden only) */
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
@@ -150,17 +149,20 @@ void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidd
                      int64_t hidden_stride, const float *visible, int64_t visible_stride,
                      int64_t rows, int64_t columns, int64_t B, float momentum,
                      ChunkScratch *scratch, const Shape *shape);
-/* Fills scratch->uniform with draws [index, index + n) of the one training stream. */
-void rbm_cd_draw_uniforms(ChunkScratch *scratch, uint64_t index, int64_t n);
-/* out[i * out_stride + j] = sign * Bernoulli(probability[i * probability_stride + j]) for
- * j < width, `rows` rows, row i's uniforms drawn at first_draw + i * draws_per_row. */
-void rbm_cd_sample_block(float *out, int64_t out_stride, const float *probability,
-                         int64_t probability_stride, int64_t rows, int64_t width,
-                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row,
-                         float sign);
-/* v0p rows for epoch positions [first_position, + rows), in stored or shuffled order. */
-void rbm_cd_load_rows(float *v0p, const RbmDataset *data, const int64_t *order,
-                      int64_t first_position, int64_t rows);
+/* Bernoulli samples of `rows` rows of `width` probabilities (probability_stride apart), row i's
+ * uniforms drawn at first_draw + i * draws_per_row: out[i * out_stride + j] = sign or 0 (unless
+ * out is NULL) and bytes[i * bytes_stride + j] = 1 or 0 (unless bytes is NULL), in one pass. */
+void rbm_cd_sample_block(float *out, int64_t out_stride, uint8_t *bytes, int64_t bytes_stride,
+                         const float *probability, int64_t probability_stride, int64_t rows,
+                         int64_t width, ChunkScratch *scratch, uint64_t first_draw,
+                         uint64_t draws_per_row, float sign);
+/* The data rows at epoch positions [first_position, + rows), in stored or shuffled order, as
+ * probabilities v0p, and v0 ~ Bernoulli(v0p) as floats (unless v0 is NULL) and 0/1 bytes (unless
+ * bytes is NULL): 8-bit data is converted, the uniforms drawn and the samples taken in one pass
+ * per row, row i's uniforms at first_draw + i * draws_per_row. All arrays [rows][visible]. */
+void rbm_cd_load_samples(float *v0p, float *v0, uint8_t *bytes, const RbmDataset *data,
+                         const int64_t *order, int64_t first_position, int64_t rows,
+                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row);
 /* sums[j] = sum over rows of values[i][j], rows added in order */
 void rbm_cd_column_sums(float *sums, const float *values, int64_t rows, int64_t width);
 /* Momentum steps for bias[first, end) from per-chunk sums (`chunks` of them, `stride` apart)

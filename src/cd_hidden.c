@@ -59,15 +59,10 @@ void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
                                                                   : shape->chunk_rows;
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
-    rbm_cd_load_rows(scratch->visible_probability, data, batch->order, batch->first_row + first,
-                     rows);
-    phase_end(timer, RBM_PHASE_CONVERT, 0);
     const uint64_t draws = rbm_draws_per_sample(shape);
-    for (int64_t i = 0; i < rows; i++) {
-        rbm_cd_draw_uniforms(scratch, batch->first_draw + (uint64_t)(first + i) * draws, V);
-        rbm_bernoulli_bytes(batch->sample_bytes + (first + i) * V,
-                            scratch->visible_probability + i * V, scratch->uniform, (size_t)V);
-    }
+    rbm_cd_load_samples(scratch->visible_probability, NULL, batch->sample_bytes + first * V, data,
+                        batch->order, batch->first_row + first, rows, scratch,
+                        batch->first_draw + (uint64_t)first * draws, draws);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 }
 
@@ -117,7 +112,7 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (shape->sparsity)
             rbm_cd_column_sums(batch->chunk_hidden_probability + first, h0p, B, n);
-        rbm_cd_sample_block(batch->hidden_stats + first, H, h0p, n, B, n, scratch,
+        rbm_cd_sample_block(batch->hidden_stats + first, H, NULL, 0, h0p, n, B, n, scratch,
                             batch->first_draw + (uint64_t)V + (uint64_t)first,
                             rbm_draws_per_sample(shape), 1.0f);
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
@@ -197,9 +192,9 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
                 delta[first + j] += difference[j];
         }
         /* vn ~ Bernoulli(vnp) */
-        rbm_cd_draw_uniforms(scratch, step_draws(shape, batch, i, step) + (uint64_t)first, width);
-        rbm_bernoulli_bytes(batch->sample_bytes + (B + i) * V + first, negative_vnp,
-                            scratch->uniform, (size_t)width);
+        rbm_cd_sample_block(NULL, 0, batch->sample_bytes + (B + i) * V + first, 0, negative_vnp,
+                            0, 1, width, scratch, step_draws(shape, batch, i, step) + (uint64_t)first,
+                            0, 1.0f);
     }
     if (step == 1)
         batch->chunk_squared_error[unit] = squares;
@@ -235,12 +230,11 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
             rbm_sigmoid_bias(hnp + i * H, pre + i * n, params->hidden_bias + first, (size_t)n);
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
-            for (int64_t i = 0; i < B; i++) {
-                rbm_cd_draw_uniforms(scratch, step_draws(shape, batch, i, step) +
-                                                  (uint64_t)V + (uint64_t)first, n);
-                rbm_bernoulli_signed(batch->chain_hidden + i * H + first, hnp + i * H,
-                                     scratch->uniform, 1.0f, (size_t)n);
-            }
+            for (int64_t i = 0; i < B; i++)
+                rbm_cd_sample_block(batch->chain_hidden + i * H + first, 0, NULL, 0, hnp + i * H, 0,
+                                    1, n, scratch,
+                                    step_draws(shape, batch, i, step) + (uint64_t)V + (uint64_t)first,
+                                    0, 1.0f);
             phase_end(timer, RBM_PHASE_SAMPLING, 0);
         }
     }

@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include "pcg32_lanes.h"
+
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -69,10 +71,82 @@ void rbm_bernoulli_bytes(uint8_t *restrict sample, const float *restrict probabi
         sample[j] = uniform[j] < probability[j];
 }
 
-void rbm_samples_to_bytes(uint8_t *restrict bytes, const float *restrict sample, size_t n)
+/* The fused pass for 16 elements from the lanes' current block: the comparison's mask, stored
+ * as signs and as bytes where asked for. */
+#if defined(PCG32_AVX512) && defined(__AVX512BW__)
+#define FUSED_SAMPLING 1
+static inline void store_samples16(float *sample, uint8_t *bytes, __m512 sign, __m512 probability,
+                                   const Pcg32Lanes *lanes)
 {
-    for (size_t j = 0; j < n; j++)
-        bytes[j] = sample[j] != 0.0f;
+    /* NaN compares false, as the scalar `<` does */
+    const __mmask16 on = _mm512_cmp_ps_mask(pcg32_lanes_uniform(lanes), probability, _CMP_LT_OQ);
+    if (sample)
+        _mm512_storeu_ps(sample, _mm512_maskz_mov_ps(on, sign));
+    if (bytes)
+        _mm_storeu_si128((__m128i *)bytes, _mm_maskz_set1_epi8(on, 1));
+}
+#endif
+
+/* The reference order for what the vectors leave (and for builds without them): a block of
+ * uniforms from pcg32_fill_uniform, then the plain comparisons. */
+static void draw_samples_blocks(float *sample, uint8_t *bytes, float sign,
+                                const float *probability, Pcg32 *rng, size_t n)
+{
+    float uniform[64];
+    for (size_t j = 0; j < n; j += 64) {
+        const size_t m = n - j < 64 ? n - j : 64;
+        pcg32_fill_uniform(rng, uniform, m);
+        if (sample)
+            rbm_bernoulli_signed(sample + j, probability + j, uniform, sign, m);
+        if (bytes)
+            rbm_bernoulli_bytes(bytes + j, probability + j, uniform, m);
+    }
+}
+
+void rbm_draw_samples(float *sample, uint8_t *bytes, float sign, const float *probability,
+                      Pcg32 *rng, size_t n)
+{
+    size_t j = 0;
+#ifdef FUSED_SAMPLING
+    if (n >= PCG32_LANES) {
+        Pcg32Lanes lanes = pcg32_lanes_start(rng);
+        const __m512 signs = _mm512_set1_ps(sign);
+        for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
+            store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, signs,
+                            _mm512_loadu_ps(probability + j), &lanes);
+            pcg32_lanes_step(&lanes);
+        }
+        pcg32_lanes_finish(&lanes, rng, 0);
+    }
+#endif
+    draw_samples_blocks(sample ? sample + j : NULL, bytes ? bytes + j : NULL, sign,
+                        probability + j, rng, n - j);
+}
+
+void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes,
+                              const uint8_t *data, float scale, Pcg32 *rng, size_t n)
+{
+    size_t j = 0;
+#ifdef FUSED_SAMPLING
+    if (n >= PCG32_LANES) {
+        Pcg32Lanes lanes = pcg32_lanes_start(rng);
+        const __m512 one = _mm512_set1_ps(1.0f), scales = _mm512_set1_ps(scale);
+        for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
+            const __m512 converted = _mm512_div_ps(
+                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                    _mm_loadu_si128((const __m128i *)(data + j)))),
+                scales);
+            _mm512_storeu_ps(probability + j, converted);
+            store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, one, converted,
+                            &lanes);
+            pcg32_lanes_step(&lanes);
+        }
+        pcg32_lanes_finish(&lanes, rng, 0);
+    }
+#endif
+    rbm_bytes_to_probability(probability + j, data + j, scale, n - j);
+    draw_samples_blocks(sample ? sample + j : NULL, bytes ? bytes + j : NULL, 1.0f,
+                        probability + j, rng, n - j);
 }
 
 void rbm_bytes_to_samples(float *restrict sample, const uint8_t *restrict bytes, float sign,

@@ -56,8 +56,19 @@ void rbm_bernoulli_signed(float *sample, const float *probability, const float *
 void rbm_bernoulli_bytes(uint8_t *sample, const float *probability, const float *uniform,
                          size_t n);
 
-/* bytes[j] = sample[j] != 0: 0/1 (or 0/-1) float samples as the bytes handed over */
-void rbm_samples_to_bytes(uint8_t *bytes, const float *sample, size_t n);
+/* The fused sampling pass. With u_j the generator's next n uniforms (the values
+ * pcg32_fill_uniform gives, and the generator left n outputs further), s_j = u_j < probability[j]:
+ *     sample[j] = s_j ? sign : 0   (unless sample is NULL)
+ *     bytes[j]  = s_j              (unless bytes is NULL)
+ * The uniforms are compared as they are made, 16 lanes at a time, never stored: one pass where
+ * pcg32_fill_uniform and rbm_bernoulli_signed / rbm_bernoulli_bytes (the reference) make two. */
+void rbm_draw_samples(float *sample, uint8_t *bytes, float sign, const float *probability,
+                      Pcg32 *rng, size_t n);
+
+/* rbm_draw_samples with 0/1 signs, after the same pass has converted 8-bit data:
+ * probability[j] = data[j] / scale (rbm_bytes_to_probability) is stored, then sampled. */
+void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes,
+                              const uint8_t *data, float scale, Pcg32 *rng, size_t n);
 
 /* sample[j] = bytes[j] ? sign : 0: a worker's own float copy of handed-over 0/1 samples */
 void rbm_bytes_to_samples(float *sample, const uint8_t *bytes, float sign, size_t n);

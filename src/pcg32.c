@@ -1,9 +1,5 @@
 #include "pcg32.h"
-
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-#include <immintrin.h>
-#define PCG32_AVX512 1
-#endif
+#include "pcg32_lanes.h"
 
 /* The LCG step applied `delta` times: state * multiplier + increment (Brown's algorithm). */
 static void lcg_jump(uint64_t delta, uint64_t multiplier, uint64_t increment, uint64_t *jump_mult,
@@ -58,40 +54,28 @@ void pcg32_advance(Pcg32 *rng, uint64_t delta)
 
 void pcg32_fill_uniform(Pcg32 *rng, float *out, size_t n)
 {
-    /* Lane l produces outputs l, l + LANES, l + 2 LANES...: independent LCG chains that the
-     * compiler turns into vector multiplies, instead of one serial chain. */
+    size_t i = 0;
+#ifdef PCG32_AVX512
+    /* Lane l produces outputs l, l + LANES, l + 2 LANES...: independent LCG chains in vector
+     * multiplies instead of one serial chain (pcg32_lanes.h); the last block's unused lanes
+     * are masked off. */
+    if (n > 0) {
+        Pcg32Lanes lanes = pcg32_lanes_start(rng);
+        for (; i + PCG32_LANES <= n; i += PCG32_LANES) {
+            _mm512_storeu_ps(out + i, pcg32_lanes_uniform(&lanes));
+            pcg32_lanes_step(&lanes);
+        }
+        const size_t rest = n - i;
+        _mm512_mask_storeu_ps(out + i, (__mmask16)((1u << rest) - 1u), pcg32_lanes_uniform(&lanes));
+        pcg32_lanes_finish(&lanes, rng, rest);
+    }
+#else
+    /* The same lanes in plain C, which the compiler turns into vector multiplies */
     uint64_t lanes[PCG32_LANES];
     const uint64_t step_mult = rng->lane_multiplier[PCG32_LANES];
     const uint64_t step_add = rng->lane_increment[PCG32_LANES];
     for (int l = 0; l < PCG32_LANES; l++)
         lanes[l] = rng->state * rng->lane_multiplier[l] + rng->lane_increment[l];
-    size_t i = 0;
-#ifdef PCG32_AVX512
-    /* The same arithmetic, 8 lanes per register; two registers hide the multiply's latency. */
-    if (n >= PCG32_LANES) {
-        __m512i low = _mm512_loadu_si512(lanes), high = _mm512_loadu_si512(lanes + 8);
-        const __m512i multiplier = _mm512_set1_epi64((long long)step_mult);
-        const __m512i increment = _mm512_set1_epi64((long long)step_add);
-        const __m512 scale = _mm512_set1_ps(0x1p-24f);
-        for (; i + PCG32_LANES <= n; i += PCG32_LANES) {
-            __m256i xor_low = _mm512_cvtepi64_epi32(
-                _mm512_srli_epi64(_mm512_xor_si512(_mm512_srli_epi64(low, 18), low), 27));
-            __m256i xor_high = _mm512_cvtepi64_epi32(
-                _mm512_srli_epi64(_mm512_xor_si512(_mm512_srli_epi64(high, 18), high), 27));
-            __m256i rot_low = _mm512_cvtepi64_epi32(_mm512_srli_epi64(low, 59));
-            __m256i rot_high = _mm512_cvtepi64_epi32(_mm512_srli_epi64(high, 59));
-            __m512i output = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_rorv_epi32(xor_low, rot_low)),
-                _mm256_rorv_epi32(xor_high, rot_high), 1);
-            __m512 uniform = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(output, 8)), scale);
-            _mm512_storeu_ps(out + i, uniform);
-            low = _mm512_add_epi64(_mm512_mullo_epi64(low, multiplier), increment);
-            high = _mm512_add_epi64(_mm512_mullo_epi64(high, multiplier), increment);
-        }
-        _mm512_storeu_si512(lanes, low);
-        _mm512_storeu_si512(lanes + 8, high);
-    }
-#endif
     for (; i + PCG32_LANES <= n; i += PCG32_LANES) {
         for (int l = 0; l < PCG32_LANES; l++) {
             out[i + l] = pcg32_to_uniform(output_of(lanes[l]));
@@ -102,4 +86,5 @@ void pcg32_fill_uniform(Pcg32 *rng, float *out, size_t n)
     for (size_t l = 0; l < rest; l++)
         out[i + l] = pcg32_to_uniform(output_of(lanes[l]));
     rng->state = lanes[rest];
+#endif
 }

@@ -79,7 +79,6 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].visible_work);
             free(w->scratch[t].hidden_work);
             free(w->scratch[t].hidden_sample);
-            free(w->scratch[t].uniform);
             free(w->scratch[t].strip_work);
             free(w->scratch[t].visible_samples);
             free(w->scratch[t].chunk_samples);
@@ -147,8 +146,7 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         s->visible_probability = aligned_floats(R * V);
         s->visible_work = aligned_floats(work_rows * V);
         s->hidden_work = aligned_floats(R * H);
-        s->uniform = aligned_floats(V > H ? V : H);
-        if (!s->visible_probability || !s->visible_work || !s->hidden_work || !s->uniform)
+        if (!s->visible_probability || !s->visible_work || !s->hidden_work)
             return -ENOMEM;
         if (chain_samples && !shape->split_hidden &&
             !(s->hidden_sample = aligned_floats(R * H)))

@@ -128,10 +128,6 @@ static void test_sampling_kernels(void **state)
         rbm_bytes_to_samples(copy, bytes, sign, N);
         rbm_bernoulli_signed(sample, probability, uniform, sign, N);
         assert_memory_equal(copy, sample, sizeof copy);
-        /* split = rows hands over the chunks' float samples (0/1, or 0/-1 for vn) as bytes */
-        uint8_t again[N];
-        rbm_samples_to_bytes(again, sample, N);
-        assert_memory_equal(again, bytes, sizeof again);
     }
     /* p = 0 never fires, p = 1 always does */
     float zero = 0.0f, one = 1.0f, out;
@@ -140,6 +136,72 @@ static void test_sampling_kernels(void **state)
     assert_true(out == 0.0f);
     rbm_bernoulli_signed(&out, &one, &largest, 1.0f, 1);
     assert_true(out == 1.0f);
+}
+
+/* The fused pass (uniforms compared as they are made) against its reference: a buffer of
+ * uniforms from pcg32_fill_uniform, then the plain comparisons. Every length up to 70 (each
+ * tail of the 16 lanes) and longer rows, unaligned starts, both signs, floats and bytes alone or
+ * together, probabilities at and outside [0, 1] and NaN; the generator must end where the
+ * reference's does. */
+static void test_fused_sampling_equals_reference(void **state)
+{
+    (void)state;
+    enum { MAX = 1100 };
+    static float probability[MAX + 1], uniform[MAX], expected[MAX], sample[MAX + 1];
+    static float converted[MAX + 1], expected_converted[MAX];
+    static uint8_t data[MAX + 1], bytes[MAX + 1], expected_bytes[MAX];
+    Pcg32 make;
+    pcg32_seed(&make, 17, 4);
+    for (int i = 0; i <= MAX; i++) {
+        const uint32_t r = pcg32_next(&make);
+        probability[i] = r % 11 == 0 ? 0.0f : r % 11 == 1 ? 1.0f : r % 11 == 2 ? NAN
+                         : r % 11 == 3 ? -0.5f : r % 11 == 4 ? 1.5f : pcg32_to_uniform(r);
+        data[i] = (uint8_t)(r >> 24);
+    }
+    data[0] = 0;
+    data[1] = 255;
+    int ones = 0;
+    for (size_t n = 0; n <= MAX; n += (n < 70 ? 1 : 97)) {
+        for (int variant = 0; variant < 8; variant++) {
+            const size_t offset = (size_t)(variant & 1); /* unaligned starts */
+            const float sign = variant & 2 ? -1.0f : 1.0f;
+            float *out = variant & 4 ? NULL : sample + offset; /* bytes alone */
+            Pcg32 fused, reference;
+            pcg32_seed(&fused, 3, 8);
+            pcg32_advance(&fused, n * 7 + (size_t)variant);
+            reference = fused;
+            pcg32_fill_uniform(&reference, uniform, n);
+            rbm_bernoulli_signed(expected, probability + offset, uniform, sign, n);
+            rbm_bernoulli_bytes(expected_bytes, probability + offset, uniform, n);
+            rbm_draw_samples(out, bytes + offset, sign, probability + offset, &fused, n);
+            assert_true(fused.state == reference.state);
+            if (out)
+                assert_memory_equal(out, expected, n * sizeof(float));
+            assert_memory_equal(bytes + offset, expected_bytes, n);
+            rbm_draw_samples(sample + offset, NULL, sign, probability + offset, &fused, 0);
+            assert_true(fused.state == reference.state); /* n = 0 draws nothing */
+            for (size_t i = 0; i < n; i++)
+                ones += expected_bytes[i];
+
+            /* converted 8-bit data, sampled in the same pass */
+            const float scale = variant & 2 ? 255.0f : 100.0f;
+            pcg32_seed(&fused, 9, 2);
+            pcg32_advance(&fused, n * 5 + (size_t)variant);
+            reference = fused;
+            rbm_bytes_to_probability(expected_converted, data + offset, scale, n);
+            pcg32_fill_uniform(&reference, uniform, n);
+            rbm_bernoulli_signed(expected, expected_converted, uniform, 1.0f, n);
+            rbm_bernoulli_bytes(expected_bytes, expected_converted, uniform, n);
+            rbm_convert_draw_samples(converted + offset, out, bytes + offset, data + offset, scale,
+                                     &fused, n);
+            assert_true(fused.state == reference.state);
+            assert_memory_equal(converted + offset, expected_converted, n * sizeof(float));
+            if (out)
+                assert_memory_equal(out, expected, n * sizeof(float));
+            assert_memory_equal(bytes + offset, expected_bytes, n);
+        }
+    }
+    assert_true(ones > 1000); /* both outcomes occurred */
 }
 
 static void test_bytes_to_probability(void **state)
@@ -301,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_vector_equals_scalar),
         cmocka_unit_test(test_sigmoid_every_input),
         cmocka_unit_test(test_sampling_kernels),
+        cmocka_unit_test(test_fused_sampling_equals_reference),
         cmocka_unit_test(test_bytes_to_probability),
         cmocka_unit_test(test_difference_sums),
         cmocka_unit_test(test_weight_step),
