@@ -129,13 +129,9 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
 static void reconstruct_columns(float *out, const float *partials, const Parameters *params,
                                 const Shape *shape, int64_t row, int64_t first, int64_t width)
 {
-    const int64_t V = shape->visible, stride = shape->batch_size * V;
-    const float *partial = partials + row * V + first;
-    memcpy(out, partial, (size_t)width * sizeof(float));
-    for (int64_t s = 1; s < shape->strips; s++)
-        for (int64_t j = 0; j < width; j++)
-            out[j] += partial[s * stride + j];
-    rbm_sigmoid_bias(out, out, params->visible_bias + first, (size_t)width);
+    const int64_t V = shape->visible;
+    rbm_sigmoid_sum_bias(out, partials + row * V + first, shape->batch_size * V, shape->strips,
+                         params->visible_bias + first, (size_t)width);
 }
 
 /* v0p[j] for columns [first, first + width) of batch row `row` */

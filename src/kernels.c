@@ -57,6 +57,28 @@ void rbm_sigmoid_bias(float *restrict probability, const float *restrict preacti
         probability[j] = rbm_sigmoid_scalar(preactivation[j] + bias[j]);
 }
 
+void rbm_sigmoid_sum_bias(float *restrict probability, const float *restrict parts,
+                          int64_t stride, int64_t count, const float *restrict bias, size_t n)
+{
+    size_t j = 0;
+#if defined(__AVX512F__)
+    for (; j < n; j += 16) {
+        const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        __m512 sum = _mm512_maskz_loadu_ps(mask, parts + j);
+        for (int64_t s = 1; s < count; s++)
+            sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, parts + s * stride + j));
+        _mm512_mask_storeu_ps(probability + j, mask,
+                              sigmoid16(_mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, bias + j))));
+    }
+#endif
+    for (; j < n; j++) {
+        float sum = parts[j];
+        for (int64_t s = 1; s < count; s++)
+            sum += parts[s * stride + j];
+        probability[j] = rbm_sigmoid_scalar(sum + bias[j]);
+    }
+}
+
 void rbm_bernoulli_signed(float *restrict sample, const float *restrict probability,
                           const float *restrict uniform, float sign, size_t n)
 {

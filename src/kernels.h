@@ -47,6 +47,12 @@ static inline float rbm_sigmoid_scalar(float x)
 /* probability[j] = sigmoid(preactivation[j] + bias[j]) */
 void rbm_sigmoid_bias(float *probability, const float *preactivation, const float *bias, size_t n);
 
+/* probability[j] = sigmoid(sum + bias[j]), sum = parts[j] + parts[stride + j] + ... over `count`
+ * parts added in that order: split = hidden's reconstruction from its strips' partial products,
+ * in one pass (the reference: a copy of the first part, the others added, rbm_sigmoid_bias). */
+void rbm_sigmoid_sum_bias(float *probability, const float *parts, int64_t stride, int64_t count,
+                          const float *bias, size_t n);
+
 /* sample[j] = (uniform[j] < probability[j]) ? sign : 0 */
 void rbm_bernoulli_signed(float *sample, const float *probability, const float *uniform,
                           float sign, size_t n);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "kernels.h"
@@ -136,6 +137,34 @@ static void test_sampling_kernels(void **state)
     assert_true(out == 0.0f);
     rbm_bernoulli_signed(&out, &one, &largest, 1.0f, 1);
     assert_true(out == 1.0f);
+}
+
+/* The reconstruction from strips' partial products in one pass, against its reference: the
+ * parts added in order into a copy of the first, then rbm_sigmoid_bias. Every length up to 40
+ * (each masked tail), 1 to 5 parts, large sums that round differently in another order. */
+static void test_sigmoid_sum_equals_reference(void **state)
+{
+    (void)state;
+    enum { WIDTH = 300, PARTS = 5, STRIDE = 311 };
+    static float parts[PARTS * STRIDE], bias[WIDTH], sum[WIDTH], expected[WIDTH], out[WIDTH];
+    Pcg32 rng;
+    pcg32_seed(&rng, 21, 6);
+    for (int i = 0; i < PARTS * STRIDE; i++) /* magnitudes from 1e-3 to 1e3: order matters */
+        parts[i] = (pcg32_uniform_reference(&rng) - 0.5f) * powf(10.0f, (float)(i % 7) - 3.0f);
+    for (int j = 0; j < WIDTH; j++)
+        bias[j] = pcg32_uniform_reference(&rng) - 0.5f;
+    parts[3] = NAN;
+    for (int64_t count = 1; count <= PARTS; count++) {
+        for (size_t n = 0; n <= WIDTH; n += (n < 40 ? 1 : 37)) {
+            memcpy(sum, parts, n * sizeof(float));
+            for (int64_t p = 1; p < count; p++)
+                for (size_t j = 0; j < n; j++)
+                    sum[j] += parts[p * STRIDE + (int64_t)j];
+            rbm_sigmoid_bias(expected, sum, bias, n);
+            rbm_sigmoid_sum_bias(out, parts, STRIDE, count, bias, n);
+            assert_memory_equal(out, expected, n * sizeof(float));
+        }
+    }
 }
 
 /* The fused pass (uniforms compared as they are made) against its reference: a buffer of
@@ -364,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_every_input),
         cmocka_unit_test(test_sampling_kernels),
         cmocka_unit_test(test_fused_sampling_equals_reference),
+        cmocka_unit_test(test_sigmoid_sum_equals_reference),
         cmocka_unit_test(test_bytes_to_probability),
         cmocka_unit_test(test_difference_sums),
         cmocka_unit_test(test_weight_step),
