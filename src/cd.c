@@ -226,28 +226,26 @@ void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
 
 void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidden,
                      int64_t hidden_stride, const float *visible, int64_t visible_stride,
-                     int64_t rows, int64_t columns, int64_t B, float momentum,
-                     ChunkScratch *scratch, const Shape *shape)
+                     const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t rows,
+                     int64_t columns, int64_t B, float momentum, PhaseTimer *timer,
+                     const Shape *shape)
 {
     const float inverse_rows = 1.0f / (float)B;
     if (!shape->bit_counts) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)(2 * B),
                     inverse_rows, hidden, (int)hidden_stride, visible, (int)visible_stride,
                     momentum, velocity, (int)velocity_stride);
-        phase_end(&scratch->timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, 2 * B));
+        phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, 2 * B));
         return;
     }
     /* h0^T v0 counts the rows where both samples are 1: exact in any order */
-    rbm_pack_sample_bits(scratch->hidden_bits, hidden, hidden_stride, B, rows);
-    rbm_pack_sample_bits(scratch->visible_bits, visible, visible_stride, B, columns);
-    rbm_bit_count_momentum(velocity, velocity_stride, momentum, inverse_rows, scratch->hidden_bits,
-                           rows, scratch->visible_bits, columns, (B + 63) / 64);
+    rbm_bit_count_momentum(velocity, velocity_stride, momentum, inverse_rows, hidden_bits, rows,
+                           visible_bits, columns, (B + 63) / 64);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)B,
-                inverse_rows, hidden + B * hidden_stride, (int)hidden_stride,
-                visible + B * visible_stride, (int)visible_stride, 1.0f, velocity,
-                (int)velocity_stride);
+                inverse_rows, hidden, (int)hidden_stride, visible, (int)visible_stride, 1.0f,
+                velocity, (int)velocity_stride);
     /* the float32 half's flops; the phase's time includes the bit counts */
-    phase_end(&scratch->timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, B));
+    phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, B));
 }
 
 void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape)
@@ -256,9 +254,16 @@ void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const 
         return;
     const int64_t H = shape->hidden, B = batch->rows;
     phase_begin(&scratch->timer);
-    rbm_bytes_to_samples(scratch->update_hidden, batch->hidden_bytes, 1.0f, (size_t)(B * H));
-    memcpy(scratch->update_hidden + B * H, batch->hidden_stats + B * H,
-           (size_t)(B * H) * sizeof(float));
+    if (shape->bit_counts) { /* once per batch, whichever strips this worker updates */
+        if (shape->byte_handover)
+            rbm_pack_byte_bits(scratch->hidden_bits, batch->hidden_bytes, H, B, H);
+        else
+            rbm_pack_sample_bits(scratch->hidden_bits, batch->hidden_stats, H, B, H);
+    } else if (shape->byte_handover) {
+        rbm_bytes_to_samples(scratch->update_hidden, batch->hidden_bytes, 1.0f, (size_t)(B * H));
+        memcpy(scratch->update_hidden + B * H, batch->hidden_stats + B * H,
+               (size_t)(B * H) * sizeof(float));
+    }
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
 }
 
@@ -273,26 +278,38 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
     const int64_t chunks = rbm_chunk_count(shape, B);
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
-    /* [h0; hnp] and the strip's columns of [v0; -vn]: the batch's floats, or this worker's
-     * copy of them from the chunks' bytes */
-    const float *hidden = scratch->update_hidden, *visible = scratch->update_visible;
-    int64_t visible_stride = columns;
-    if (!shape->byte_handover) {
-        hidden = batch->hidden_stats;
-        visible = batch->visible_stats + column;
-        visible_stride = V;
-    } else {
-        for (int64_t i = 0; i < 2 * B && !shape->products_only; i++)
-            rbm_bytes_to_samples(scratch->update_visible + i * columns,
+    /* The float rows of the gradient's sgemm: [h0; hnp] and the strip's columns of [v0; -vn],
+     * or with bit_counts only hnp and -vn (h0 and v0 go in as bits). They are the batch's
+     * floats, or this worker's copy of them from the chunks' bytes. */
+    const int64_t float_rows = shape->bit_counts ? B : 0; /* the first float row */
+    const float *hidden = batch->hidden_stats + float_rows * H;
+    const float *visible = batch->visible_stats + float_rows * V + column;
+    int64_t visible_stride = V;
+    if (shape->byte_handover) {
+        if (!shape->bit_counts)
+            hidden = scratch->update_hidden;
+        visible = scratch->update_visible;
+        visible_stride = columns;
+        for (int64_t i = float_rows; i < 2 * B && !shape->products_only; i++)
+            rbm_bytes_to_samples(scratch->update_visible + (i - float_rows) * columns,
                                  batch->sample_bytes + i * V + column, i < B ? 1.0f : -1.0f,
                                  (size_t)columns);
-        phase_end(timer, RBM_PHASE_CONVERT, 0);
     }
-    /* velocity_W = momentum * velocity_W + [h0; hnp]^T [v0; -vn] / B: one sgemm, K = 2B */
+    if (shape->bit_counts && !shape->products_only) { /* the strip's columns of v0 as bits */
+        if (shape->byte_handover)
+            rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes + column, V, B,
+                               columns);
+        else
+            rbm_pack_sample_bits(scratch->visible_bits, batch->visible_stats + column, V, B,
+                                 columns);
+    }
+    if (shape->byte_handover || shape->bit_counts)
+        phase_end(timer, RBM_PHASE_CONVERT, 0);
+    /* velocity_W = momentum * velocity_W + [h0; hnp]^T [v0; -vn] / B */
     float *velocity_w = velocity->weights + column;
     float *weights = params->weights + column;
-    rbm_cd_gradient(velocity_w, V, hidden, H, visible, visible_stride, H, columns, B,
-                    rule->momentum, scratch, shape);
+    rbm_cd_gradient(velocity_w, V, hidden, H, visible, visible_stride, scratch->hidden_bits,
+                    scratch->visible_bits, H, columns, B, rule->momentum, timer, shape);
     if (shape->products_only)
         return;
     rbm_weight_step(weights, velocity_w, rule->learning_rate, rule->weight_decay,

@@ -95,13 +95,18 @@ typedef struct ChunkScratch {
                                    preactivations and probabilities (split = hidden only) */
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
                                    sample_bytes, v0 rows then -vn rows (split = hidden only) */
-    uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits */
-    uint64_t *visible_bits;     /* [ceil(batch_size / 64)][visible]: v0's (bit_counts only) */
+    /* bit_counts only, packed where the update can reuse them: */
+    uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits (rows:
+                                   all of h0, once per batch; hidden: the strip's) */
+    uint64_t *visible_bits;     /* [ceil(batch_size / 64)][visible]: v0's (rows: the strip's
+                                   columns; hidden: all of v0, once per batch) */
     /* split = rows with byte_handover only: */
     float *chunk_samples;       /* [2 * chunk_rows][visible]: the chunk's v0 rows, then -vn */
     float *chunk_hidden;        /* [chunk_rows][hidden]: the chunk's h0 */
-    float *update_hidden;       /* [2 * batch_size][hidden]: h0 (from hidden_bytes), then hnp */
-    float *update_visible;      /* [2 * batch_size][widest strip]: a strip's v0, then -vn */
+    float *update_hidden;       /* [2 * batch_size][hidden]: h0 (from hidden_bytes), then hnp
+                                   (not with bit_counts, whose sgemm reads the batch's hnp) */
+    float *update_visible;      /* [2 * batch_size][widest strip]: a strip's v0, then -vn (with
+                                   bit_counts only -vn, v0 going to bits) */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
     PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */
@@ -143,12 +148,15 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
 /* Helpers shared by the two splits (cd.c) */
 /* velocity (rows x columns, `velocity_stride` apart) = momentum * velocity + [h0; hnp]^T [v0; -vn]
  * / B for the batch's B rows: `hidden` is [2B][hidden_stride] (h0 rows, then hnp), `visible`
- * [2B][visible_stride] (v0 rows, then -vn). One float32 sgemm with K = 2B, or with bit_counts
- * the exact bit counts of h0^T v0 first and then an sgemm for the hnp^T (-vn) half. */
+ * [2B][visible_stride] (v0 rows, then -vn), one float32 sgemm with K = 2B. With bit_counts the
+ * h0^T v0 half is the exact bit counts of hidden_bits (`rows` columns of h0) and visible_bits
+ * (`columns` of v0), packed by the caller, and `hidden` and `visible` are only the hnp and -vn
+ * rows ([B][stride]), one sgemm with K = B added on top. */
 void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidden,
                      int64_t hidden_stride, const float *visible, int64_t visible_stride,
-                     int64_t rows, int64_t columns, int64_t B, float momentum,
-                     ChunkScratch *scratch, const Shape *shape);
+                     const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t rows,
+                     int64_t columns, int64_t B, float momentum, PhaseTimer *timer,
+                     const Shape *shape);
 /* Bernoulli samples of `rows` rows of `width` probabilities (probability_stride apart), row i's
  * uniforms drawn at first_draw + i * draws_per_row: out[i * out_stride + j] = sign or 0 (unless
  * out is NULL) and bytes[i * bytes_stride + j] = 1 or 0 (unless bytes is NULL), in one pass. */
@@ -175,8 +183,9 @@ void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
                          const RbmDataset *data, const Shape *shape, int64_t chunk);
 
-/* With byte_handover, before a worker's first update strip of the batch: its float copy of
- * [h0; hnp] (update_hidden). */
+/* Before a worker's first update strip of the batch (split = rows): with bit_counts, h0's
+ * columns as bits (hidden_bits), from the batch's floats or, with byte_handover, its bytes;
+ * else with byte_handover, the worker's float copy of [h0; hnp] (update_hidden). */
 void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape);
 
 /* Update unit `strip`: columns [visible * strip / strips, visible * (strip + 1) / strips) of W

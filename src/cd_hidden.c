@@ -76,6 +76,8 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     phase_begin(&scratch->timer);
     rbm_bytes_to_samples(scratch->visible_samples + offset, batch->sample_bytes + offset,
                          reconstruction ? -1.0f : 1.0f, (size_t)(B * V));
+    if (shape->bit_counts && !reconstruction) /* v0's columns as bits, for every strip's update */
+        rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, V, B, V);
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
 }
 
@@ -241,8 +243,14 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     }
     /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B */
     const float inverse_rows = 1.0f / (float)B;
-    rbm_cd_gradient(velocity->weights + first * V, V, h0, H, scratch->visible_samples, V, n, V, B,
-                    rule->momentum, scratch, shape);
+    const bool bits = shape->bit_counts;
+    if (bits && !shape->products_only) { /* the strip's columns of h0 */
+        rbm_pack_sample_bits(scratch->hidden_bits, h0, H, B, n);
+        phase_end(timer, RBM_PHASE_CONVERT, 0);
+    }
+    rbm_cd_gradient(velocity->weights + first * V, V, bits ? hnp : h0, H,
+                    scratch->visible_samples + (bits ? B * V : 0), V, scratch->hidden_bits,
+                    scratch->visible_bits, n, V, B, rule->momentum, timer, shape);
     if (shape->products_only)
         return;
     if (shape->persistent)

@@ -192,6 +192,20 @@ void rbm_pack_sample_bits(uint64_t *restrict bits, const float *restrict samples
     }
 }
 
+void rbm_pack_byte_bits(uint64_t *restrict bits, const uint8_t *restrict bytes, int64_t stride,
+                        int64_t rows, int64_t columns)
+{
+    const int64_t words = (rows + 63) / 64;
+    memset(bits, 0, (size_t)(words * columns) * sizeof *bits);
+    for (int64_t r = 0; r < rows; r++) {
+        uint64_t *restrict word = bits + (r / 64) * columns;
+        const int shift = (int)(r % 64);
+        const uint8_t *restrict row = bytes + r * stride;
+        for (int64_t c = 0; c < columns; c++)
+            word[c] |= (uint64_t)(row[c] != 0) << shift;
+    }
+}
+
 static inline float count_momentum(float velocity, float momentum, float scale, int count)
 {
     return momentum * velocity + scale * (float)count;

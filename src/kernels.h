@@ -84,6 +84,11 @@ void rbm_bytes_to_samples(float *sample, const uint8_t *bytes, float sign, size_
 void rbm_pack_sample_bits(uint64_t *bits, const float *samples, int64_t stride, int64_t rows,
                           int64_t columns);
 
+/* rbm_pack_sample_bits from 0/1 bytes (the samples handed over between workers): bit r % 64 of
+ * bits[(r / 64) * columns + c] = bytes[r * stride + c] != 0. */
+void rbm_pack_byte_bits(uint64_t *bits, const uint8_t *bytes, int64_t stride, int64_t rows,
+                        int64_t columns);
+
 /* velocity[i * stride + j] = momentum * velocity[i * stride + j] + scale * count(i, j), with
  * count(i, j) the number of rows where column i of the first and column j of the second packed
  * matrix are both 1, for i < first_columns, j < second_columns. The counts are exact integers:

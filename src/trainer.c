@@ -162,7 +162,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         const size_t widest_columns = (V + strips - 1) / strips;
         if (shape->byte_handover && (!(s->chunk_samples = aligned_floats(2 * R * V)) ||
                                      !(s->chunk_hidden = aligned_floats(R * H)) ||
-                                     !(s->update_hidden = aligned_floats(2 * B * H)) ||
+                                     (!shape->bit_counts &&
+                                      !(s->update_hidden = aligned_floats(2 * B * H))) ||
                                      !(s->update_visible = aligned_floats(2 * B * widest_columns))))
             return -ENOMEM;
         pcg32_seed(&s->rng, seed, stream);
@@ -426,7 +427,7 @@ static void rows_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *sc
     for (int64_t chunk = worker; chunk < chunks; chunk += workers)
         rbm_cd_sample_chunk(batch, scratch, &w->params, data, shape, chunk);
     BARRIER(timer);
-    if (shape->byte_handover && worker < shape->strips)
+    if ((shape->byte_handover || shape->bit_counts) && worker < shape->strips)
         rbm_cd_take_hidden(scratch, batch, shape);
     for (int64_t strip = worker; strip < shape->strips; strip += workers)
         rbm_cd_update_strip(&w->params, &w->velocity, batch, scratch, shape, rule, strip);

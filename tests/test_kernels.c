@@ -334,7 +334,8 @@ static void test_weight_step_streaming_equals_plain(void **state)
     free(stream_velocity);
 }
 
-/* The bit-count gradient against plain loops over the float samples: the same bits, for batches
+/* The bit-count gradient against plain loops over the float samples, packed from floats and from
+ * bytes: the same bits, for batches
  * of 1 to 3 words, column counts with and without a vector tail, and padded rows. */
 static void test_bit_count_momentum(void **state)
 {
@@ -376,6 +377,15 @@ static void test_bit_count_momentum(void **state)
                 }
             rbm_pack_sample_bits(hidden_bits, hidden, hidden_stride, rows, H);
             rbm_pack_sample_bits(visible_bits, visible, visible_stride, rows, V);
+            /* the same bits from the hand-over's 0/1 bytes (their padding not 0 either) */
+            uint8_t *visible_bytes = malloc((size_t)(rows * visible_stride));
+            uint64_t *byte_bits = malloc(sizeof(uint64_t) * (size_t)(words * V));
+            assert_true(visible_bytes && byte_bits);
+            for (int64_t i = 0; i < rows * visible_stride; i++)
+                visible_bytes[i] = visible[i] != 0.0f;
+            rbm_pack_byte_bits(byte_bits, visible_bytes, visible_stride, rows, V);
+            assert_memory_equal(byte_bits, visible_bits, sizeof(uint64_t) * (size_t)(words * V));
+            free(visible_bytes), free(byte_bits);
             rbm_bit_count_momentum(velocity, V + 2, momentum, scale, hidden_bits, H, visible_bits,
                                    V, words);
             assert_memory_equal(velocity, expected, sizeof(float) * (size_t)(H * (V + 2)));
