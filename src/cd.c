@@ -17,42 +17,44 @@ static Pcg32 *generator_at(ChunkScratch *scratch, uint64_t index, int64_t n)
 }
 
 void rbm_cd_sample_block(float *out, int64_t out_stride, uint8_t *bytes, int64_t bytes_stride,
-                         const float *probability, int64_t probability_stride, int64_t rows,
-                         int64_t width, ChunkScratch *scratch, uint64_t first_draw,
+                         bool streaming, const float *probability, int64_t probability_stride,
+                         int64_t rows, int64_t width, ChunkScratch *scratch, uint64_t first_draw,
                          uint64_t draws_per_row, float sign)
 {
     for (int64_t i = 0; i < rows; i++)
         rbm_draw_samples(out ? out + i * out_stride : NULL, bytes ? bytes + i * bytes_stride : NULL,
-                         sign, probability + i * probability_stride,
+                         streaming, sign, probability + i * probability_stride,
                          generator_at(scratch, first_draw + (uint64_t)i * draws_per_row, width),
                          (size_t)width);
 }
 
-/* rbm_cd_sample_block for contiguous rows of `width` */
+/* rbm_cd_sample_block for contiguous float rows of `width`, and hand-over bytes */
 static void sample_rows(float *out, uint8_t *bytes, const float *probability, int64_t rows,
-                        int64_t width, ChunkScratch *scratch, uint64_t first_draw,
-                        uint64_t draws_per_row, float sign)
+                        int64_t width, ChunkScratch *scratch, const Shape *shape,
+                        uint64_t first_draw, uint64_t draws_per_row, float sign)
 {
-    rbm_cd_sample_block(out, width, bytes, width, probability, width, rows, width, scratch,
-                        first_draw, draws_per_row, sign);
+    rbm_cd_sample_block(out, width, bytes, rbm_byte_stride(width), shape->streaming_samples,
+                        probability, width, rows, width, scratch, first_draw, draws_per_row, sign);
 }
 
 void rbm_cd_load_samples(float *v0p, float *v0, uint8_t *bytes, const RbmDataset *data,
                          const int64_t *order, int64_t first_position, int64_t rows,
-                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row)
+                         ChunkScratch *scratch, const Shape *shape, uint64_t first_draw,
+                         uint64_t draws_per_row)
 {
-    const int64_t V = data->columns;
+    const int64_t V = data->columns, byte_stride = rbm_byte_stride(V);
+    const bool streaming = shape->streaming_samples;
     for (int64_t i = 0; i < rows; i++) {
         const int64_t row = order ? order[first_position + i] : first_position + i;
         Pcg32 *rng = generator_at(scratch, first_draw + (uint64_t)i * draws_per_row, V);
         float *sample = v0 ? v0 + i * V : NULL;
-        uint8_t *sample_bytes = bytes ? bytes + i * V : NULL;
+        uint8_t *sample_bytes = bytes ? bytes + i * byte_stride : NULL;
         if (data->bytes) { /* 8-bit data: converted in the same pass */
-            rbm_convert_draw_samples(v0p + i * V, sample, sample_bytes, data->bytes + row * V,
-                                     (float)data->scale, rng, (size_t)V);
+            rbm_convert_draw_samples(v0p + i * V, sample, sample_bytes, streaming,
+                                     data->bytes + row * V, (float)data->scale, rng, (size_t)V);
         } else {
             memcpy(v0p + i * V, data->values + row * V, (size_t)V * sizeof(float));
-            rbm_draw_samples(sample, sample_bytes, 1.0f, v0p + i * V, rng, (size_t)V);
+            rbm_draw_samples(sample, sample_bytes, streaming, 1.0f, v0p + i * V, rng, (size_t)V);
         }
     }
 }
@@ -119,8 +121,10 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     }
 
     /* v0p: the stored rows as probabilities; v0 ~ Bernoulli(v0p): one pass per row */
-    rbm_cd_load_samples(v0p, v0, handover ? batch->sample_bytes + first * V : NULL, data,
-                        batch->order, batch->first_row + first, rows, scratch, position, draws);
+    const int64_t visible_bytes = rbm_byte_stride(V), hidden_bytes = rbm_byte_stride(H);
+    rbm_cd_load_samples(v0p, v0, handover ? batch->sample_bytes + first * visible_bytes : NULL,
+                        data, batch->order, batch->first_row + first, rows, scratch, shape,
+                        position, draws);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* h0p = sigmoid(v0 W^T + hb); h0 ~ Bernoulli(h0p) */
@@ -132,8 +136,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     phase_end(timer, RBM_PHASE_SIGMOID, 0);
     if (shape->sparsity)
         rbm_cd_column_sums(batch->chunk_hidden_probability + chunk * H, hidden, rows, H);
-    sample_rows(h0, handover ? batch->hidden_bytes + first * H : NULL, hidden, rows, H, scratch,
-                position + (uint64_t)V, draws, 1.0f);
+    sample_rows(h0, handover ? batch->hidden_bytes + first * hidden_bytes : NULL, hidden, rows, H,
+                scratch, shape, position + (uint64_t)V, draws, 1.0f);
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* vnp = sigmoid(h0 W + vb): the data's one-step reconstruction */
@@ -153,9 +157,9 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
             reconstruct(vnp, chain_hidden, params, rows, V, H, timer);
         /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
         uint8_t *vn_bytes = handover && step == shape->cd_steps /* the update's vn */
-                                ? batch->sample_bytes + (batch->rows + first) * V
+                                ? batch->sample_bytes + (batch->rows + first) * visible_bytes
                                 : NULL;
-        sample_rows(negative_vn, vn_bytes, vnp, rows, V, scratch, at, draws, -1.0f);
+        sample_rows(negative_vn, vn_bytes, vnp, rows, V, scratch, shape, at, draws, -1.0f);
         at += (uint64_t)V;
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
@@ -167,7 +171,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
             rbm_sigmoid_bias(hnp + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
-            sample_rows(scratch->hidden_sample, NULL, hnp, rows, H, scratch, at, draws, 1.0f);
+            sample_rows(scratch->hidden_sample, NULL, hnp, rows, H, scratch, shape, at, draws, 1.0f);
             at += (uint64_t)H;
             chain_hidden = scratch->hidden_sample;
             phase_end(timer, RBM_PHASE_SAMPLING, 0);
@@ -180,6 +184,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
 
     /* the chunk's share of dhb = mean(h0 - hnp) */
     rbm_difference_sums(batch->chunk_hidden_delta + chunk * H, h0, hnp, rows, H);
+    if (shape->streaming_samples) /* the hand-over bytes, before the barrier */
+        rbm_streaming_fence();
     phase_end(timer, RBM_PHASE_UPDATE, 0);
 }
 
@@ -254,13 +260,16 @@ void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const 
         return;
     const int64_t H = shape->hidden, B = batch->rows;
     phase_begin(&scratch->timer);
+    const int64_t byte_stride = rbm_byte_stride(H);
     if (shape->bit_counts) { /* once per batch, whichever strips this worker updates */
         if (shape->byte_handover)
-            rbm_pack_byte_bits(scratch->hidden_bits, batch->hidden_bytes, H, B, H);
+            rbm_pack_byte_bits(scratch->hidden_bits, batch->hidden_bytes, byte_stride, B, H);
         else
             rbm_pack_sample_bits(scratch->hidden_bits, batch->hidden_stats, H, B, H);
     } else if (shape->byte_handover) {
-        rbm_bytes_to_samples(scratch->update_hidden, batch->hidden_bytes, 1.0f, (size_t)(B * H));
+        for (int64_t i = 0; i < B; i++)
+            rbm_bytes_to_samples(scratch->update_hidden + i * H, batch->hidden_bytes + i * byte_stride,
+                                 1.0f, (size_t)H);
         memcpy(scratch->update_hidden + B * H, batch->hidden_stats + B * H,
                (size_t)(B * H) * sizeof(float));
     }
@@ -282,6 +291,7 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
      * or with bit_counts only hnp and -vn (h0 and v0 go in as bits). They are the batch's
      * floats, or this worker's copy of them from the chunks' bytes. */
     const int64_t float_rows = shape->bit_counts ? B : 0; /* the first float row */
+    const int64_t byte_stride = rbm_byte_stride(V);
     const float *hidden = batch->hidden_stats + float_rows * H;
     const float *visible = batch->visible_stats + float_rows * V + column;
     int64_t visible_stride = V;
@@ -292,13 +302,14 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
         visible_stride = columns;
         for (int64_t i = float_rows; i < 2 * B && !shape->products_only; i++)
             rbm_bytes_to_samples(scratch->update_visible + (i - float_rows) * columns,
-                                 batch->sample_bytes + i * V + column, i < B ? 1.0f : -1.0f,
+                                 batch->sample_bytes + i * byte_stride + column,
+                                 i < B ? 1.0f : -1.0f,
                                  (size_t)columns);
     }
     if (shape->bit_counts && !shape->products_only) { /* the strip's columns of v0 as bits */
         if (shape->byte_handover)
-            rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes + column, V, B,
-                               columns);
+            rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes + column, byte_stride,
+                               B, columns);
         else
             rbm_pack_sample_bits(scratch->visible_bits, batch->visible_stats + column, V, B,
                                  columns);

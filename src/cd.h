@@ -48,7 +48,14 @@ typedef struct Shape {
     bool bit_counts;     /* the gradient's h0^T v0 as exact bit counts, then hnp^T vn added */
     bool byte_handover;  /* split = rows with several workers: the chunks hand their 0/1 samples
                             (v0, vn, h0) to the update strips as bytes, not floats */
+    bool streaming_samples; /* several workers: the hand-over bytes are written with
+                               non-temporal stores (rbm_draw_samples) */
 } Shape;
+
+/* Bytes between rows of sample_bytes and hidden_bytes: the width rounded up to a cache line, so
+ * every row starts a line of its own (and non-temporal stores can write it), and no line holds
+ * rows that two workers write. */
+static inline int64_t rbm_byte_stride(int64_t width) { return (width + 63) / 64 * 64; }
 
 /* Random draws each sample consumes, one uniform per Bernoulli unit, in this order: v0 (V),
  * h0 (H), then for each Gibbs step s = 1..k: vn (V) and, unless it is the last step of plain
@@ -81,9 +88,11 @@ typedef struct BatchBuffers {
     float *chain_partials; /* [strips][batch_size][visible]: the chain's h_s W_s (CD-k, PCD) */
     float *chain_hidden;   /* [batch_size][hidden]: the chain's hidden samples (CD-k, PCD) */
     /* split = hidden, and split = rows with byte_handover: */
-    uint8_t *sample_bytes; /* [2 * batch_size][visible]: v0 rows, then vn rows, as 0/1 bytes:
-                              what the workers hand over, a quarter of the floats' bytes */
-    uint8_t *hidden_bytes; /* [batch_size][hidden]: h0 as 0/1 bytes (split = rows only) */
+    uint8_t *sample_bytes; /* [2 * batch_size][rbm_byte_stride(visible)]: v0 rows, then vn rows,
+                              as 0/1 bytes: what the workers hand over, a quarter of the floats'
+                              bytes */
+    uint8_t *hidden_bytes; /* [batch_size][rbm_byte_stride(hidden)]: h0 as 0/1 bytes (split =
+                              rows only) */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -159,18 +168,21 @@ void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidd
                      const Shape *shape);
 /* Bernoulli samples of `rows` rows of `width` probabilities (probability_stride apart), row i's
  * uniforms drawn at first_draw + i * draws_per_row: out[i * out_stride + j] = sign or 0 (unless
- * out is NULL) and bytes[i * bytes_stride + j] = 1 or 0 (unless bytes is NULL), in one pass. */
+ * out is NULL) and bytes[i * bytes_stride + j] = 1 or 0 (unless bytes is NULL), in one pass.
+ * With `streaming`, whole rows of hand-over bytes, written as rbm_draw_samples streams them. */
 void rbm_cd_sample_block(float *out, int64_t out_stride, uint8_t *bytes, int64_t bytes_stride,
-                         const float *probability, int64_t probability_stride, int64_t rows,
-                         int64_t width, ChunkScratch *scratch, uint64_t first_draw,
+                         bool streaming, const float *probability, int64_t probability_stride,
+                         int64_t rows, int64_t width, ChunkScratch *scratch, uint64_t first_draw,
                          uint64_t draws_per_row, float sign);
 /* The data rows at epoch positions [first_position, + rows), in stored or shuffled order, as
  * probabilities v0p, and v0 ~ Bernoulli(v0p) as floats (unless v0 is NULL) and 0/1 bytes (unless
- * bytes is NULL): 8-bit data is converted, the uniforms drawn and the samples taken in one pass
- * per row, row i's uniforms at first_draw + i * draws_per_row. All arrays [rows][visible]. */
+ * bytes is NULL; rows rbm_byte_stride(visible) apart): 8-bit data is converted, the uniforms
+ * drawn and the samples taken in one pass per row, row i's uniforms at first_draw + i *
+ * draws_per_row. The float arrays are [rows][visible]. */
 void rbm_cd_load_samples(float *v0p, float *v0, uint8_t *bytes, const RbmDataset *data,
                          const int64_t *order, int64_t first_position, int64_t rows,
-                         ChunkScratch *scratch, uint64_t first_draw, uint64_t draws_per_row);
+                         ChunkScratch *scratch, const Shape *shape, uint64_t first_draw,
+                         uint64_t draws_per_row);
 /* sums[j] = sum over rows of values[i][j], rows added in order */
 void rbm_cd_column_sums(float *sums, const float *values, int64_t rows, int64_t width);
 /* Momentum steps for bias[first, end) from per-chunk sums (`chunks` of them, `stride` apart)

@@ -60,9 +60,12 @@ void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     const uint64_t draws = rbm_draws_per_sample(shape);
-    rbm_cd_load_samples(scratch->visible_probability, NULL, batch->sample_bytes + first * V, data,
-                        batch->order, batch->first_row + first, rows, scratch,
+    rbm_cd_load_samples(scratch->visible_probability, NULL,
+                        batch->sample_bytes + first * rbm_byte_stride(V), data, batch->order,
+                        batch->first_row + first, rows, scratch, shape,
                         batch->first_draw + (uint64_t)first * draws, draws);
+    if (shape->streaming_samples) /* the hand-over bytes, before the barrier */
+        rbm_streaming_fence();
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 }
 
@@ -71,13 +74,14 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
 {
     if (shape->products_only)
         return;
-    const int64_t V = shape->visible, B = batch->rows;
-    const int64_t offset = reconstruction ? B * V : 0;
+    const int64_t V = shape->visible, B = batch->rows, byte_stride = rbm_byte_stride(V);
+    const int64_t first = reconstruction ? B : 0; /* the vn rows follow the v0 rows */
     phase_begin(&scratch->timer);
-    rbm_bytes_to_samples(scratch->visible_samples + offset, batch->sample_bytes + offset,
-                         reconstruction ? -1.0f : 1.0f, (size_t)(B * V));
+    for (int64_t i = first; i < first + B; i++)
+        rbm_bytes_to_samples(scratch->visible_samples + i * V, batch->sample_bytes + i * byte_stride,
+                             reconstruction ? -1.0f : 1.0f, (size_t)V);
     if (shape->bit_counts && !reconstruction) /* v0's columns as bits, for every strip's update */
-        rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, V, B, V);
+        rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, byte_stride, B, V);
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
 }
 
@@ -114,7 +118,7 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (shape->sparsity)
             rbm_cd_column_sums(batch->chunk_hidden_probability + first, h0p, B, n);
-        rbm_cd_sample_block(batch->hidden_stats + first, H, NULL, 0, h0p, n, B, n, scratch,
+        rbm_cd_sample_block(batch->hidden_stats + first, H, NULL, 0, false, h0p, n, B, n, scratch,
                             batch->first_draw + (uint64_t)V + (uint64_t)first,
                             rbm_draws_per_sample(shape), 1.0f);
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
@@ -189,10 +193,11 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
             for (int64_t j = 0; j < width; j++)
                 delta[first + j] += difference[j];
         }
-        /* vn ~ Bernoulli(vnp) */
-        rbm_cd_sample_block(NULL, 0, batch->sample_bytes + (B + i) * V + first, 0, negative_vnp,
-                            0, 1, width, scratch, step_draws(shape, batch, i, step) + (uint64_t)first,
-                            0, 1.0f);
+        /* vn ~ Bernoulli(vnp), as plain stores: a streamed row segment's last block would
+         * write into the next unit's bytes, another worker's */
+        rbm_cd_sample_block(NULL, 0, batch->sample_bytes + (B + i) * rbm_byte_stride(V) + first, 0,
+                            false, negative_vnp, 0, 1, width, scratch,
+                            step_draws(shape, batch, i, step) + (uint64_t)first, 0, 1.0f);
     }
     if (step == 1)
         batch->chunk_squared_error[unit] = squares;
@@ -229,8 +234,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
             for (int64_t i = 0; i < B; i++)
-                rbm_cd_sample_block(batch->chain_hidden + i * H + first, 0, NULL, 0, hnp + i * H, 0,
-                                    1, n, scratch,
+                rbm_cd_sample_block(batch->chain_hidden + i * H + first, 0, NULL, 0, false,
+                                    hnp + i * H, 0, 1, n, scratch,
                                     step_draws(shape, batch, i, step) + (uint64_t)V + (uint64_t)first,
                                     0, 1.0f);
             phase_end(timer, RBM_PHASE_SAMPLING, 0);

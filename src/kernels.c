@@ -93,24 +93,46 @@ void rbm_bernoulli_bytes(uint8_t *restrict sample, const float *restrict probabi
         sample[j] = uniform[j] < probability[j];
 }
 
-/* The fused pass for 16 elements from the lanes' current block: the comparison's mask, stored
- * as signs and as bytes where asked for. */
+void rbm_streaming_fence(void)
+{
+#ifdef __SSE2__
+    _mm_sfence();
+#endif
+}
+
 #if defined(PCG32_AVX512) && defined(__AVX512BW__)
 #define FUSED_SAMPLING 1
-static inline void store_samples16(float *sample, uint8_t *bytes, __m512 sign, __m512 probability,
-                                   const Pcg32Lanes *lanes)
+/* The lanes' current block against 16 probabilities, of which the `keep` lanes are stored: as
+ * signs, and as bytes where asked for. A streamed block always writes its 16 bytes (zeros past
+ * `keep`): a plain store into a line with non-temporal stores pending would cost more. */
+static inline void store_samples16(float *sample, uint8_t *bytes, bool streaming, __m512 sign,
+                                   __m512 probability, __mmask16 keep, const Pcg32Lanes *lanes)
 {
     /* NaN compares false, as the scalar `<` does */
-    const __mmask16 on = _mm512_cmp_ps_mask(pcg32_lanes_uniform(lanes), probability, _CMP_LT_OQ);
+    const __mmask16 on =
+        _mm512_mask_cmp_ps_mask(keep, pcg32_lanes_uniform(lanes), probability, _CMP_LT_OQ);
     if (sample)
-        _mm512_storeu_ps(sample, _mm512_maskz_mov_ps(on, sign));
-    if (bytes)
-        _mm_storeu_si128((__m128i *)bytes, _mm_maskz_set1_epi8(on, 1));
+        _mm512_mask_storeu_ps(sample, keep, _mm512_maskz_mov_ps(on, sign));
+    if (bytes && streaming)
+        _mm_stream_si128((__m128i *)bytes, _mm_maskz_set1_epi8(on, 1));
+    else if (bytes)
+        _mm_mask_storeu_epi8(bytes, keep, _mm_maskz_set1_epi8(on, 1));
 }
+
+/* The lanes of a block of `count` <= 16 elements */
+static inline __mmask16 lanes_of(size_t count) { return (__mmask16)((1u << count) - 1u); }
 #endif
 
-/* The reference order for what the vectors leave (and for builds without them): a block of
- * uniforms from pcg32_fill_uniform, then the plain comparisons. */
+#ifndef FUSED_SAMPLING
+/* Plain stores, with the zeros a streamed last block would write: the same bytes either way */
+static void pad_streamed_bytes(uint8_t *bytes, bool streaming, size_t n)
+{
+    if (streaming && bytes && (uintptr_t)bytes % 16 == 0)
+        memset(bytes + n, 0, (n + 15) / 16 * 16 - n);
+}
+
+/* The reference order (and the pass for builds without AVX-512): a block of uniforms from
+ * pcg32_fill_uniform, then the plain comparisons. */
 static void draw_samples_blocks(float *sample, uint8_t *bytes, float sign,
                                 const float *probability, Pcg32 *rng, size_t n)
 {
@@ -124,51 +146,70 @@ static void draw_samples_blocks(float *sample, uint8_t *bytes, float sign,
             rbm_bernoulli_bytes(bytes + j, probability + j, uniform, m);
     }
 }
-
-void rbm_draw_samples(float *sample, uint8_t *bytes, float sign, const float *probability,
-                      Pcg32 *rng, size_t n)
-{
-    size_t j = 0;
-#ifdef FUSED_SAMPLING
-    if (n >= PCG32_LANES) {
-        Pcg32Lanes lanes = pcg32_lanes_start(rng);
-        const __m512 signs = _mm512_set1_ps(sign);
-        for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
-            store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, signs,
-                            _mm512_loadu_ps(probability + j), &lanes);
-            pcg32_lanes_step(&lanes);
-        }
-        pcg32_lanes_finish(&lanes, rng, 0);
-    }
 #endif
-    draw_samples_blocks(sample ? sample + j : NULL, bytes ? bytes + j : NULL, sign,
-                        probability + j, rng, n - j);
+
+void rbm_draw_samples(float *sample, uint8_t *bytes, bool streaming, float sign,
+                      const float *probability, Pcg32 *rng, size_t n)
+{
+#ifdef FUSED_SAMPLING
+    streaming = streaming && bytes && (uintptr_t)bytes % 16 == 0;
+    Pcg32Lanes lanes = pcg32_lanes_start(rng);
+    const __m512 signs = _mm512_set1_ps(sign);
+    size_t j = 0;
+    for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
+        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, signs,
+                        _mm512_loadu_ps(probability + j), lanes_of(PCG32_LANES), &lanes);
+        pcg32_lanes_step(&lanes);
+    }
+    const size_t rest = n - j; /* the tail: the lanes' next block, masked */
+    if (rest > 0)
+        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, signs,
+                        _mm512_maskz_loadu_ps(lanes_of(rest), probability + j), lanes_of(rest),
+                        &lanes);
+    pcg32_lanes_finish(&lanes, rng, rest);
+#else
+    draw_samples_blocks(sample, bytes, sign, probability, rng, n);
+    pad_streamed_bytes(bytes, streaming, n);
+#endif
 }
 
-void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes,
+#ifdef FUSED_SAMPLING
+/* rbm_bytes_to_probability of the `keep` lanes of 16 bytes, stored and returned */
+static inline __m512 convert16(float *probability, const uint8_t *data, __m512 scale,
+                               __mmask16 keep)
+{
+    const __m512 converted = _mm512_div_ps(
+        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(keep, data))), scale);
+    _mm512_mask_storeu_ps(probability, keep, converted);
+    return converted;
+}
+#endif
+
+void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes, bool streaming,
                               const uint8_t *data, float scale, Pcg32 *rng, size_t n)
 {
-    size_t j = 0;
 #ifdef FUSED_SAMPLING
-    if (n >= PCG32_LANES) {
-        Pcg32Lanes lanes = pcg32_lanes_start(rng);
-        const __m512 one = _mm512_set1_ps(1.0f), scales = _mm512_set1_ps(scale);
-        for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
-            const __m512 converted = _mm512_div_ps(
-                _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-                    _mm_loadu_si128((const __m128i *)(data + j)))),
-                scales);
-            _mm512_storeu_ps(probability + j, converted);
-            store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, one, converted,
-                            &lanes);
-            pcg32_lanes_step(&lanes);
-        }
-        pcg32_lanes_finish(&lanes, rng, 0);
+    streaming = streaming && bytes && (uintptr_t)bytes % 16 == 0;
+    Pcg32Lanes lanes = pcg32_lanes_start(rng);
+    const __m512 one = _mm512_set1_ps(1.0f), scales = _mm512_set1_ps(scale);
+    size_t j = 0;
+    for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
+        const __mmask16 all = lanes_of(PCG32_LANES);
+        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, one,
+                        convert16(probability + j, data + j, scales, all), all, &lanes);
+        pcg32_lanes_step(&lanes);
     }
+    const size_t rest = n - j;
+    if (rest > 0)
+        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, one,
+                        convert16(probability + j, data + j, scales, lanes_of(rest)),
+                        lanes_of(rest), &lanes);
+    pcg32_lanes_finish(&lanes, rng, rest);
+#else
+    rbm_bytes_to_probability(probability, data, scale, n);
+    draw_samples_blocks(sample, bytes, 1.0f, probability, rng, n);
+    pad_streamed_bytes(bytes, streaming, n);
 #endif
-    rbm_bytes_to_probability(probability + j, data + j, scale, n - j);
-    draw_samples_blocks(sample ? sample + j : NULL, bytes ? bytes + j : NULL, 1.0f,
-                        probability + j, rng, n - j);
 }
 
 void rbm_bytes_to_samples(float *restrict sample, const uint8_t *restrict bytes, float sign,

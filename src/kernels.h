@@ -67,13 +67,24 @@ void rbm_bernoulli_bytes(uint8_t *sample, const float *probability, const float 
  *     sample[j] = s_j ? sign : 0   (unless sample is NULL)
  *     bytes[j]  = s_j              (unless bytes is NULL)
  * The uniforms are compared as they are made, 16 lanes at a time, never stored: one pass where
- * pcg32_fill_uniform and rbm_bernoulli_signed / rbm_bernoulli_bytes (the reference) make two. */
-void rbm_draw_samples(float *sample, uint8_t *bytes, float sign, const float *probability,
-                      Pcg32 *rng, size_t n);
+ * pcg32_fill_uniform and rbm_bernoulli_signed / rbm_bernoulli_bytes (the reference) make two.
+ * With `streaming` and bytes 16-byte aligned, the bytes are written with non-temporal stores
+ * in whole 16-byte blocks, zeros past n: the caller gives room up to the next multiple of 16
+ * (the hand-over's rows are rbm_byte_stride apart), and calls rbm_streaming_fence() before
+ * other threads may read them (once per unit of work: a fence per row cost more than it saved).
+ * They are the samples handed to other workers, whose caches hold these lines from the last
+ * batch: a plain store must first take each line back from them (as in rbm_weight_step).
+ * Measurements: BENCHMARKS.md, "Session 6". */
+void rbm_draw_samples(float *sample, uint8_t *bytes, bool streaming, float sign,
+                      const float *probability, Pcg32 *rng, size_t n);
+
+/* Orders the non-temporal stores before it before every later store (an x86 sfence): what a
+ * worker streamed is then in memory when it reaches the next barrier. */
+void rbm_streaming_fence(void);
 
 /* rbm_draw_samples with 0/1 signs, after the same pass has converted 8-bit data:
  * probability[j] = data[j] / scale (rbm_bytes_to_probability) is stored, then sampled. */
-void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes,
+void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes, bool streaming,
                               const uint8_t *data, float scale, Pcg32 *rng, size_t n);
 
 /* sample[j] = bytes[j] ? sign : 0: a worker's own float copy of handed-over 0/1 samples */

@@ -28,6 +28,16 @@
 #include "trainer.h"
 
 
+/* `size` zeroed bytes on a cache-line boundary */
+static void *aligned_bytes(size_t size)
+{
+    void *memory = NULL;
+    if (rbm_posix_memalign(&memory, 64, size ? size : 1) != 0)
+        return NULL;
+    memset(memory, 0, size ? size : 1);
+    return memory;
+}
+
 static float *aligned_floats(size_t count)
 {
     void *memory = NULL;
@@ -132,9 +142,10 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
                               !(w->batch.chain_hidden = aligned_floats(B * H))))
             return -ENOMEM;
     }
-    if (bytes && !(w->batch.sample_bytes = rbm_calloc(2 * B * V, 1)))
+    if (bytes && !(w->batch.sample_bytes = aligned_bytes(2 * B * (size_t)rbm_byte_stride(V))))
         return -ENOMEM;
-    if (shape->byte_handover && !(w->batch.hidden_bytes = rbm_calloc(B * H, 1)))
+    if (shape->byte_handover &&
+        !(w->batch.hidden_bytes = aligned_bytes(B * (size_t)rbm_byte_stride(H))))
         return -ENOMEM;
     if (shuffle && !(w->order = rbm_malloc((size_t)samples * sizeof *w->order)))
         return -ENOMEM;
@@ -608,6 +619,10 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * by other cores: as bytes they are a quarter of the size to fetch. One worker reads its own
      * floats where they are. The products see the same floats either way. */
     shape.byte_handover = threads > 1 && !shape.split_hidden;
+    /* The bytes handed over are read next by the other workers, whose caches hold their lines
+     * from the last batch: streaming stores write them without taking the lines back first.
+     * One worker reads its own bytes next, from its cache. */
+    shape.streaming_samples = threads > 1;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 

@@ -584,6 +584,10 @@ class Resume(Workspace):
         config = self.config(FASHION, model="early.npz")
         hits = 0
         for delay in (0.1, 0.2, 0.3, 0.15, 0.25):
+            # a signal that missed the window stopped a training run, which wrote its model:
+            # each try starts without one
+            if os.path.exists(self.path("early.npz")):
+                os.remove(self.path("early.npz"))
             process = subprocess.Popen([RBM, "train", config], stderr=subprocess.PIPE, text=True)
             time.sleep(delay)
             process.send_signal(signal.SIGINT)

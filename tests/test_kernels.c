@@ -170,15 +170,17 @@ static void test_sigmoid_sum_equals_reference(void **state)
 /* The fused pass (uniforms compared as they are made) against its reference: a buffer of
  * uniforms from pcg32_fill_uniform, then the plain comparisons. Every length up to 70 (each
  * tail of the 16 lanes) and longer rows, unaligned starts, both signs, floats and bytes alone or
- * together, probabilities at and outside [0, 1] and NaN; the generator must end where the
- * reference's does. */
+ * together, plain and streaming byte stores, probabilities at and outside [0, 1] and NaN; the
+ * generator must end where the reference's does. */
 static void test_fused_sampling_equals_reference(void **state)
 {
     (void)state;
     enum { MAX = 1100 };
     static float probability[MAX + 1], uniform[MAX], expected[MAX], sample[MAX + 1];
     static float converted[MAX + 1], expected_converted[MAX];
-    static uint8_t data[MAX + 1], bytes[MAX + 1], expected_bytes[MAX];
+    static uint8_t data[MAX + 1], expected_bytes[MAX];
+    /* aligned, so that the streaming stores do stream; room for their last block's zeros */
+    _Alignas(64) static uint8_t bytes[MAX + 32];
     Pcg32 make;
     pcg32_seed(&make, 17, 4);
     for (int i = 0; i <= MAX; i++) {
@@ -191,8 +193,9 @@ static void test_fused_sampling_equals_reference(void **state)
     data[1] = 255;
     int ones = 0;
     for (size_t n = 0; n <= MAX; n += (n < 70 ? 1 : 97)) {
-        for (int variant = 0; variant < 8; variant++) {
+        for (int variant = 0; variant < 16; variant++) {
             const size_t offset = (size_t)(variant & 1); /* unaligned starts */
+            const bool streaming = variant & 8;          /* non-temporal byte stores */
             const float sign = variant & 2 ? -1.0f : 1.0f;
             float *out = variant & 4 ? NULL : sample + offset; /* bytes alone */
             Pcg32 fused, reference;
@@ -202,12 +205,19 @@ static void test_fused_sampling_equals_reference(void **state)
             pcg32_fill_uniform(&reference, uniform, n);
             rbm_bernoulli_signed(expected, probability + offset, uniform, sign, n);
             rbm_bernoulli_bytes(expected_bytes, probability + offset, uniform, n);
-            rbm_draw_samples(out, bytes + offset, sign, probability + offset, &fused, n);
+            memset(bytes, 0xAA, sizeof bytes);
+            rbm_draw_samples(out, bytes + offset, streaming, sign, probability + offset, &fused, n);
             assert_true(fused.state == reference.state);
             if (out)
                 assert_memory_equal(out, expected, n * sizeof(float));
             assert_memory_equal(bytes + offset, expected_bytes, n);
-            rbm_draw_samples(sample + offset, NULL, sign, probability + offset, &fused, 0);
+            /* past n: a streamed last block writes zeros up to its 16, plain stores nothing */
+            const size_t written = streaming && !offset ? (n + 15) / 16 * 16 : n;
+            for (size_t i = n; i < written; i++)
+                assert_int_equal(bytes[offset + i], 0);
+            for (size_t i = offset + written; i < sizeof bytes; i++)
+                assert_int_equal(bytes[i], 0xAA);
+            rbm_draw_samples(sample + offset, NULL, streaming, sign, probability + offset, &fused, 0);
             assert_true(fused.state == reference.state); /* n = 0 draws nothing */
             for (size_t i = 0; i < n; i++)
                 ones += expected_bytes[i];
@@ -221,8 +231,8 @@ static void test_fused_sampling_equals_reference(void **state)
             pcg32_fill_uniform(&reference, uniform, n);
             rbm_bernoulli_signed(expected, expected_converted, uniform, 1.0f, n);
             rbm_bernoulli_bytes(expected_bytes, expected_converted, uniform, n);
-            rbm_convert_draw_samples(converted + offset, out, bytes + offset, data + offset, scale,
-                                     &fused, n);
+            rbm_convert_draw_samples(converted + offset, out, bytes + offset, streaming,
+                                     data + offset, scale, &fused, n);
             assert_true(fused.state == reference.state);
             assert_memory_equal(converted + offset, expected_converted, n * sizeof(float));
             if (out)
