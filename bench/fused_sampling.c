@@ -52,7 +52,8 @@ int main(int argc, char **argv)
     double *times[4];
     for (int k = 0; k < 4; k++)
         times[k] = malloc((size_t)rounds * sizeof(double));
-    if (!probability || !sample || !uniform || !data || !bytes || !times[3])
+    if (!probability || !sample || !uniform || !data || !bytes || !times[0] || !times[1] ||
+        !times[2] || !times[3])
         return 1;
     Pcg32 rng;
     pcg32_seed(&rng, 1, 2);

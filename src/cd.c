@@ -292,9 +292,8 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
      * floats, or this worker's copy of them from the chunks' bytes. */
     const int64_t float_rows = shape->bit_counts ? B : 0; /* the first float row */
     const int64_t byte_stride = rbm_byte_stride(V);
-    const float *hidden = batch->hidden_stats + float_rows * H;
-    const float *visible = batch->visible_stats + float_rows * V + column;
-    int64_t visible_stride = V;
+    const float *hidden = batch->hidden_stats + float_rows * H, *visible;
+    int64_t visible_stride;
     if (shape->byte_handover) {
         if (!shape->bit_counts)
             hidden = scratch->update_hidden;
@@ -303,8 +302,10 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
         for (int64_t i = float_rows; i < 2 * B && !shape->products_only; i++)
             rbm_bytes_to_samples(scratch->update_visible + (i - float_rows) * columns,
                                  batch->sample_bytes + i * byte_stride + column,
-                                 i < B ? 1.0f : -1.0f,
-                                 (size_t)columns);
+                                 i < B ? 1.0f : -1.0f, (size_t)columns);
+    } else {
+        visible = batch->visible_stats + float_rows * V + column;
+        visible_stride = V;
     }
     if (shape->bit_counts && !shape->products_only) { /* the strip's columns of v0 as bits */
         if (shape->byte_handover)

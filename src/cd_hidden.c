@@ -246,7 +246,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
                         first, end, timer);
         return;
     }
-    /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B */
+    /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B, or
+     * with bit_counts the bit counts of h0_s^T v0 and an sgemm of the rest, K = B */
     const float inverse_rows = 1.0f / (float)B;
     const bool bits = shape->bit_counts;
     if (bits && !shape->products_only) { /* the strip's columns of h0 */

@@ -57,8 +57,8 @@ void rbm_sigmoid_sum_bias(float *probability, const float *parts, int64_t stride
 void rbm_bernoulli_signed(float *sample, const float *probability, const float *uniform,
                           float sign, size_t n);
 
-/* sample[j] = uniform[j] < probability[j]: a 0/1 byte, a quarter of a float's bytes for the
- * samples that split = hidden hands from one worker to another */
+/* sample[j] = uniform[j] < probability[j] as a 0/1 byte: the reference for the hand-over bytes
+ * of rbm_draw_samples (and its pass in builds without AVX-512) */
 void rbm_bernoulli_bytes(uint8_t *sample, const float *probability, const float *uniform,
                          size_t n);
 

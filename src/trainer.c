@@ -175,7 +175,9 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
                                      !(s->chunk_hidden = aligned_floats(R * H)) ||
                                      (!shape->bit_counts &&
                                       !(s->update_hidden = aligned_floats(2 * B * H))) ||
-                                     !(s->update_visible = aligned_floats(2 * B * widest_columns))))
+                                     /* -vn only, with bit_counts */
+                                     !(s->update_visible = aligned_floats(
+                                           (shape->bit_counts ? 1 : 2) * B * widest_columns))))
             return -ENOMEM;
         pcg32_seed(&s->rng, seed, stream);
         s->position = 0;

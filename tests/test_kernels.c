@@ -167,17 +167,29 @@ static void test_sigmoid_sum_equals_reference(void **state)
     }
 }
 
+/* What a call may write past n in `bytes` (filled with 0xAA before it): a streamed last block
+ * writes zeros up to its 16, plain stores nothing. */
+static void check_past_the_end(const uint8_t *bytes, size_t size, size_t offset, size_t n,
+                               bool streaming)
+{
+    const size_t written = streaming && !offset ? (n + 15) / 16 * 16 : n;
+    for (size_t i = n; i < written; i++)
+        assert_int_equal(bytes[offset + i], 0);
+    for (size_t i = offset + written; i < size; i++)
+        assert_int_equal(bytes[i], 0xAA);
+}
+
 /* The fused pass (uniforms compared as they are made) against its reference: a buffer of
  * uniforms from pcg32_fill_uniform, then the plain comparisons. Every length up to 70 (each
  * tail of the 16 lanes) and longer rows, unaligned starts, both signs, floats and bytes alone or
- * together, plain and streaming byte stores, probabilities at and outside [0, 1] and NaN; the
- * generator must end where the reference's does. */
+ * together, plain and streaming byte stores, probabilities at and outside [0, 1], NaN, and equal
+ * to their uniform (`<`, not `<=`); the generator must end where the reference's does. */
 static void test_fused_sampling_equals_reference(void **state)
 {
     (void)state;
     enum { MAX = 1100 };
     static float probability[MAX + 1], uniform[MAX], expected[MAX], sample[MAX + 1];
-    static float converted[MAX + 1], expected_converted[MAX];
+    static float converted[MAX + 1], expected_converted[MAX], row[MAX + 1];
     static uint8_t data[MAX + 1], expected_bytes[MAX];
     /* aligned, so that the streaming stores do stream; room for their last block's zeros */
     _Alignas(64) static uint8_t bytes[MAX + 32];
@@ -191,33 +203,38 @@ static void test_fused_sampling_equals_reference(void **state)
     }
     data[0] = 0;
     data[1] = 255;
-    int ones = 0;
+    int ones = 0, ties = 0;
     for (size_t n = 0; n <= MAX; n += (n < 70 ? 1 : 97)) {
-        for (int variant = 0; variant < 16; variant++) {
+        for (int variant = 0; variant < 32; variant++) {
             const size_t offset = (size_t)(variant & 1); /* unaligned starts */
-            const bool streaming = variant & 8;          /* non-temporal byte stores */
             const float sign = variant & 2 ? -1.0f : 1.0f;
-            float *out = variant & 4 ? NULL : sample + offset; /* bytes alone */
+            float *out = variant & 4 ? NULL : sample + offset;     /* bytes alone */
+            const bool streaming = variant & 8;                    /* non-temporal byte stores */
+            uint8_t *out_bytes = variant & 16 ? NULL : bytes + offset; /* floats alone */
             Pcg32 fused, reference;
             pcg32_seed(&fused, 3, 8);
             pcg32_advance(&fused, n * 7 + (size_t)variant);
             reference = fused;
             pcg32_fill_uniform(&reference, uniform, n);
-            rbm_bernoulli_signed(expected, probability + offset, uniform, sign, n);
-            rbm_bernoulli_bytes(expected_bytes, probability + offset, uniform, n);
+            memcpy(row + offset, probability + offset, n * sizeof(float));
+            for (size_t i = 5; i < n; i += 9) { /* a tie samples 0 */
+                row[offset + i] = uniform[i];
+                ties++;
+            }
+            rbm_bernoulli_signed(expected, row + offset, uniform, sign, n);
+            rbm_bernoulli_bytes(expected_bytes, row + offset, uniform, n);
             memset(bytes, 0xAA, sizeof bytes);
-            rbm_draw_samples(out, bytes + offset, streaming, sign, probability + offset, &fused, n);
+            rbm_draw_samples(out, out_bytes, streaming, sign, row + offset, &fused, n);
             assert_true(fused.state == reference.state);
             if (out)
                 assert_memory_equal(out, expected, n * sizeof(float));
-            assert_memory_equal(bytes + offset, expected_bytes, n);
-            /* past n: a streamed last block writes zeros up to its 16, plain stores nothing */
-            const size_t written = streaming && !offset ? (n + 15) / 16 * 16 : n;
-            for (size_t i = n; i < written; i++)
-                assert_int_equal(bytes[offset + i], 0);
-            for (size_t i = offset + written; i < sizeof bytes; i++)
-                assert_int_equal(bytes[i], 0xAA);
-            rbm_draw_samples(sample + offset, NULL, streaming, sign, probability + offset, &fused, 0);
+            if (out_bytes) {
+                assert_memory_equal(out_bytes, expected_bytes, n);
+                check_past_the_end(bytes, sizeof bytes, offset, n, streaming);
+            } else {
+                check_past_the_end(bytes, sizeof bytes, 0, 0, false); /* nothing written */
+            }
+            rbm_draw_samples(sample + offset, NULL, streaming, sign, row + offset, &fused, 0);
             assert_true(fused.state == reference.state); /* n = 0 draws nothing */
             for (size_t i = 0; i < n; i++)
                 ones += expected_bytes[i];
@@ -231,16 +248,22 @@ static void test_fused_sampling_equals_reference(void **state)
             pcg32_fill_uniform(&reference, uniform, n);
             rbm_bernoulli_signed(expected, expected_converted, uniform, 1.0f, n);
             rbm_bernoulli_bytes(expected_bytes, expected_converted, uniform, n);
-            rbm_convert_draw_samples(converted + offset, out, bytes + offset, streaming,
-                                     data + offset, scale, &fused, n);
+            memset(bytes, 0xAA, sizeof bytes);
+            rbm_convert_draw_samples(converted + offset, out, out_bytes, streaming, data + offset,
+                                     scale, &fused, n);
             assert_true(fused.state == reference.state);
             assert_memory_equal(converted + offset, expected_converted, n * sizeof(float));
             if (out)
                 assert_memory_equal(out, expected, n * sizeof(float));
-            assert_memory_equal(bytes + offset, expected_bytes, n);
+            if (out_bytes) {
+                assert_memory_equal(out_bytes, expected_bytes, n);
+                check_past_the_end(bytes, sizeof bytes, offset, n, streaming);
+            } else {
+                check_past_the_end(bytes, sizeof bytes, 0, 0, false);
+            }
         }
     }
-    assert_true(ones > 1000); /* both outcomes occurred */
+    assert_true(ones > 1000 && ties > 1000); /* both outcomes, and ties, occurred */
 }
 
 static void test_bytes_to_probability(void **state)
