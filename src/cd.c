@@ -94,7 +94,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     /* One worker writes its samples straight into the batch's float arrays; several keep their
      * floats and hand the update strips 0/1 bytes (byte_handover) */
     const bool handover = shape->byte_handover;
-    float *v0 = handover ? scratch->chunk_samples : batch->visible_stats + first * V; /* [rows][V] */
+    /* [rows][V] */
+    float *v0 = handover ? scratch->chunk_samples : batch->visible_stats + first * V;
     float *negative_vn = handover ? scratch->chunk_samples + rows * V
                                   : batch->visible_stats + (batch->rows + first) * V;
     float *h0 = handover ? scratch->chunk_hidden : batch->hidden_stats + first * H; /* [rows][H] */
@@ -171,7 +172,8 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
             rbm_sigmoid_bias(hnp + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
-            sample_rows(scratch->hidden_sample, NULL, hnp, rows, H, scratch, shape, at, draws, 1.0f);
+            sample_rows(scratch->hidden_sample, NULL, hnp, rows, H, scratch, shape, at, draws,
+                        1.0f);
             at += (uint64_t)H;
             chain_hidden = scratch->hidden_sample;
             phase_end(timer, RBM_PHASE_SAMPLING, 0);
@@ -268,8 +270,8 @@ void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const 
             rbm_pack_sample_bits(scratch->hidden_bits, batch->hidden_stats, H, B, H);
     } else if (shape->byte_handover) {
         for (int64_t i = 0; i < B; i++)
-            rbm_bytes_to_samples(scratch->update_hidden + i * H, batch->hidden_bytes + i * byte_stride,
-                                 1.0f, (size_t)H);
+            rbm_bytes_to_samples(scratch->update_hidden + i * H,
+                                 batch->hidden_bytes + i * byte_stride, 1.0f, (size_t)H);
         memcpy(scratch->update_hidden + B * H, batch->hidden_stats + B * H,
                (size_t)(B * H) * sizeof(float));
     }

@@ -78,8 +78,9 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     const int64_t first = reconstruction ? B : 0; /* the vn rows follow the v0 rows */
     phase_begin(&scratch->timer);
     for (int64_t i = first; i < first + B; i++)
-        rbm_bytes_to_samples(scratch->visible_samples + i * V, batch->sample_bytes + i * byte_stride,
-                             reconstruction ? -1.0f : 1.0f, (size_t)V);
+        rbm_bytes_to_samples(scratch->visible_samples + i * V,
+                             batch->sample_bytes + i * byte_stride, reconstruction ? -1.0f : 1.0f,
+                             (size_t)V);
     if (shape->bit_counts && !reconstruction) /* v0's columns as bits, for every strip's update */
         rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, byte_stride, B, V);
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
@@ -236,7 +237,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
             for (int64_t i = 0; i < B; i++)
                 rbm_cd_sample_block(batch->chain_hidden + i * H + first, 0, NULL, 0, false,
                                     hnp + i * H, 0, 1, n, scratch,
-                                    step_draws(shape, batch, i, step) + (uint64_t)V + (uint64_t)first,
+                                    step_draws(shape, batch, i, step) + (uint64_t)V +
+                                        (uint64_t)first,
                                     0, 1.0f);
             phase_end(timer, RBM_PHASE_SAMPLING, 0);
         }

@@ -40,12 +40,9 @@ static void *aligned_bytes(size_t size)
 
 static float *aligned_floats(size_t count)
 {
-    void *memory = NULL;
-    if (count > SIZE_MAX / sizeof(float) / 2 ||
-        rbm_posix_memalign(&memory, 64, (count ? count : 1) * sizeof(float)) != 0)
+    if (count > SIZE_MAX / sizeof(float) / 2)
         return NULL;
-    memset(memory, 0, (count ? count : 1) * sizeof(float));
-    return memory;
+    return aligned_bytes((count ? count : 1) * sizeof(float));
 }
 
 typedef struct Workspace {

@@ -179,6 +179,22 @@ static void check_past_the_end(const uint8_t *bytes, size_t size, size_t offset,
         assert_int_equal(bytes[i], 0xAA);
 }
 
+/* A fused call's outputs against the reference's: the floats (unless out is NULL), the bytes
+ * (unless out_bytes, which starts `offset` into `bytes`, is NULL) and what lies past them. */
+static void check_samples(const float *out, const float *expected, const uint8_t *out_bytes,
+                          const uint8_t *expected_bytes, const uint8_t *bytes, size_t size,
+                          size_t offset, size_t n, bool streaming)
+{
+    if (out)
+        assert_memory_equal(out, expected, n * sizeof(float));
+    if (out_bytes) {
+        assert_memory_equal(out_bytes, expected_bytes, n);
+        check_past_the_end(bytes, size, offset, n, streaming);
+    } else {
+        check_past_the_end(bytes, size, 0, 0, false); /* nothing written */
+    }
+}
+
 /* The fused pass (uniforms compared as they are made) against its reference: a buffer of
  * uniforms from pcg32_fill_uniform, then the plain comparisons. Every length up to 70 (each
  * tail of the 16 lanes) and longer rows, unaligned starts, both signs, floats and bytes alone or
@@ -226,14 +242,8 @@ static void test_fused_sampling_equals_reference(void **state)
             memset(bytes, 0xAA, sizeof bytes);
             rbm_draw_samples(out, out_bytes, streaming, sign, row + offset, &fused, n);
             assert_true(fused.state == reference.state);
-            if (out)
-                assert_memory_equal(out, expected, n * sizeof(float));
-            if (out_bytes) {
-                assert_memory_equal(out_bytes, expected_bytes, n);
-                check_past_the_end(bytes, sizeof bytes, offset, n, streaming);
-            } else {
-                check_past_the_end(bytes, sizeof bytes, 0, 0, false); /* nothing written */
-            }
+            check_samples(out, expected, out_bytes, expected_bytes, bytes, sizeof bytes, offset, n,
+                          streaming);
             rbm_draw_samples(sample + offset, NULL, streaming, sign, row + offset, &fused, 0);
             assert_true(fused.state == reference.state); /* n = 0 draws nothing */
             for (size_t i = 0; i < n; i++)
@@ -253,14 +263,8 @@ static void test_fused_sampling_equals_reference(void **state)
                                      scale, &fused, n);
             assert_true(fused.state == reference.state);
             assert_memory_equal(converted + offset, expected_converted, n * sizeof(float));
-            if (out)
-                assert_memory_equal(out, expected, n * sizeof(float));
-            if (out_bytes) {
-                assert_memory_equal(out_bytes, expected_bytes, n);
-                check_past_the_end(bytes, sizeof bytes, offset, n, streaming);
-            } else {
-                check_past_the_end(bytes, sizeof bytes, 0, 0, false);
-            }
+            check_samples(out, expected, out_bytes, expected_bytes, bytes, sizeof bytes, offset, n,
+                          streaming);
         }
     }
     assert_true(ones > 1000 && ties > 1000); /* both outcomes, and ties, occurred */
