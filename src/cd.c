@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "kernels.h"
 
 /* The worker's generator at draw `index` of the one training stream, for the next n draws:
@@ -72,14 +73,65 @@ static double gemm_flops(int64_t m, int64_t n, int64_t k) { return 2.0 * (double
 
 /* vnp = sigmoid(hidden W + vb) */
 static void reconstruct(float *vnp, const float *hidden, const Parameters *params, int64_t rows,
-                        int64_t V, int64_t H, PhaseTimer *timer)
+                        const Shape *shape, PhaseTimer *timer)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H, 1.0f,
-                hidden, (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
+    const int64_t V = shape->visible, H = shape->hidden;
+    rbm_cd_product_nn(vnp, V, 1.0f, hidden, H, params->weights, V, rows, V, H, shape);
     phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(rows, V, H));
     for (int64_t i = 0; i < rows; i++)
         rbm_sigmoid_bias(vnp + i * V, vnp + i * V, params->visible_bias, (size_t)V);
     phase_end(timer, RBM_PHASE_SIGMOID, 0);
+}
+
+void rbm_cd_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
+                       int64_t left_stride, const float *right, int64_t right_stride,
+                       int64_t rows, int64_t columns, int64_t depth, const Shape *shape)
+{
+    if (shape->openblas_products)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)columns,
+                    (int)depth, alpha, left, (int)left_stride, right, (int)right_stride, 0.0f,
+                    out, (int)out_stride);
+    else
+        rbm_product_nn(out, out_stride, alpha, left, left_stride, right, right_stride, rows,
+                       columns, depth);
+}
+
+void rbm_cd_product_tn(float *out, int64_t out_stride, float beta, float alpha,
+                       const float *left, int64_t left_stride, const float *right,
+                       int64_t right_stride, int64_t rows, int64_t columns, int64_t depth,
+                       const Shape *shape)
+{
+    if (shape->openblas_products)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns,
+                    (int)depth, alpha, left, (int)left_stride, right, (int)right_stride, beta,
+                    out, (int)out_stride);
+    else
+        rbm_product_tn(out, out_stride, beta, alpha, left, left_stride, right, right_stride,
+                       rows, columns, depth);
+}
+
+void rbm_cd_take_weights(ChunkScratch *scratch, const Parameters *params, const Shape *shape)
+{
+    phase_begin(&scratch->timer);
+    rbm_transpose(scratch->weights_transposed, rbm_product_stride(shape->hidden), params->weights,
+                  shape->visible, shape->hidden, shape->visible);
+    /* it stands for the packing OpenBLAS does inside the product */
+    phase_end(&scratch->timer, RBM_PHASE_FORWARD_SGEMM, 0);
+}
+
+/* hidden[rows][H] = alpha * samples[rows][V] W^T: the own product on this batch's W^T, or
+ * OpenBLAS on W */
+static void forward_product(float *hidden, float alpha, const float *samples, int64_t rows,
+                            const ChunkScratch *scratch, const Parameters *params,
+                            const Shape *shape)
+{
+    const int64_t V = shape->visible, H = shape->hidden;
+    if (shape->transposed_forward)
+        rbm_product_nn(hidden, H, alpha, samples, V, scratch->weights_transposed,
+                       rbm_product_stride(H), rows, H, V);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, alpha,
+                    samples, (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
 }
 
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
@@ -105,18 +157,14 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     if (shape->products_only) { /* the same products as below, on whatever the buffers hold */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, 1.0f, v0,
-                    (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+        forward_product(hidden, 1.0f, v0, rows, scratch, params, shape);
         const bool from_chains = shape->persistent && !batch->chains_start;
         /* step 0: the data's reconstruction; steps 1..k: the chain's, where it is not that one */
         for (int64_t step = 0; step <= shape->cd_steps; step++) {
             if (step == 0 || step > 1 || from_chains)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)V, (int)H,
-                            1.0f, h0, (int)H, params->weights, (int)V, 0.0f, vnp, (int)V);
+                rbm_cd_product_nn(vnp, V, 1.0f, h0, H, params->weights, V, rows, V, H, shape);
             if (step >= 1)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V,
-                            -1.0f, negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden,
-                            (int)H);
+                forward_product(hidden, -1.0f, negative_vn, rows, scratch, params, shape);
         }
         return;
     }
@@ -129,8 +177,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* h0p = sigmoid(v0 W^T + hb); h0 ~ Bernoulli(h0p) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, 1.0f, v0,
-                (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+    forward_product(hidden, 1.0f, v0, rows, scratch, params, shape);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(rows, H, V));
     for (int64_t i = 0; i < rows; i++)
         rbm_sigmoid_bias(hidden + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
@@ -142,7 +189,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
     /* vnp = sigmoid(h0 W + vb): the data's one-step reconstruction */
-    reconstruct(vnp, h0, params, rows, V, H, timer);
+    reconstruct(vnp, h0, params, rows, shape, timer);
 
     /* the chunk's share of dvb = mean(v0p - vnp) and of the reconstruction error */
     batch->chunk_squared_error[chunk] =
@@ -155,7 +202,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     uint64_t at = position + (uint64_t)(V + H);
     for (int64_t step = 1; step <= shape->cd_steps; step++) {
         if (step > 1 || from_chains)
-            reconstruct(vnp, chain_hidden, params, rows, V, H, timer);
+            reconstruct(vnp, chain_hidden, params, rows, shape, timer);
         /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
         uint8_t *vn_bytes = handover && step == shape->cd_steps /* the update's vn */
                                 ? batch->sample_bytes + (batch->rows + first) * visible_bytes
@@ -165,8 +212,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
 
         /* hnp = sigmoid(vn W^T + hb): alpha = -1 undoes the stored sign exactly */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)H, (int)V, -1.0f,
-                    negative_vn, (int)V, params->weights, (int)V, 0.0f, hidden, (int)H);
+        forward_product(hidden, -1.0f, negative_vn, rows, scratch, params, shape);
         phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(rows, H, V));
         for (int64_t i = 0; i < rows; i++)
             rbm_sigmoid_bias(hnp + i * H, hidden + i * H, params->hidden_bias, (size_t)H);
@@ -240,18 +286,16 @@ void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidd
 {
     const float inverse_rows = 1.0f / (float)B;
     if (!shape->bit_counts) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)(2 * B),
-                    inverse_rows, hidden, (int)hidden_stride, visible, (int)visible_stride,
-                    momentum, velocity, (int)velocity_stride);
+        rbm_cd_product_tn(velocity, velocity_stride, momentum, inverse_rows, hidden,
+                          hidden_stride, visible, visible_stride, rows, columns, 2 * B, shape);
         phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, 2 * B));
         return;
     }
     /* h0^T v0 counts the rows where both samples are 1: exact in any order */
     rbm_bit_count_momentum(velocity, velocity_stride, momentum, inverse_rows, hidden_bits, rows,
                            visible_bits, columns, (B + 63) / 64);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)B,
-                inverse_rows, hidden, (int)hidden_stride, visible, (int)visible_stride, 1.0f,
-                velocity, (int)velocity_stride);
+    rbm_cd_product_tn(velocity, velocity_stride, 1.0f, inverse_rows, hidden, hidden_stride,
+                      visible, visible_stride, rows, columns, B, shape);
     /* the float32 half's flops; the phase's time includes the bit counts */
     phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, B));
 }

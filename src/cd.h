@@ -42,7 +42,9 @@ typedef struct Shape {
     int64_t cd_steps;    /* Gibbs steps of the negative phase (CD-k) */
     bool persistent;     /* the negative phase continues chains kept across batches (PCD) */
     bool sparsity;       /* the hidden-bias step has a sparsity term (sums of h0p needed) */
-    bool products_only;  /* run only the matrix products (rbm bench's sgemm floor) */
+    bool products_only;  /* run only the matrix products (rbm bench's floors) */
+    bool openblas_products; /* every product through OpenBLAS (rbm bench's sgemm floor), not
+                               the own kernels of gemm.h */
     bool streaming_updates; /* write W with non-temporal stores: other workers read it next */
     bool split_hidden;   /* units are strips of hidden units (split = hidden, cd_hidden.c) */
     bool bit_counts;     /* the gradient's h0^T v0 as exact bit counts, then hnp^T vn added */
@@ -50,6 +52,9 @@ typedef struct Shape {
                             (v0, vn, h0) to the update strips as bytes, not floats */
     bool streaming_samples; /* several workers: the hand-over bytes are written with
                                non-temporal stores (rbm_draw_samples) */
+    bool transposed_forward; /* the own products (gemm.h): the forward products v W^T read a
+                                W^T made once per batch, by each worker for all of W (split =
+                                rows, rbm_cd_take_weights) or for its strip (split = hidden) */
 } Shape;
 
 /* Bytes between rows of sample_bytes and hidden_bytes: the width rounded up to a cache line, so
@@ -93,6 +98,9 @@ typedef struct BatchBuffers {
                               bytes */
     uint8_t *hidden_bytes; /* [batch_size][rbm_byte_stride(hidden)]: h0 as 0/1 bytes (split =
                               rows only) */
+    float *strip_weights_transposed; /* split = hidden with transposed_forward:
+                                        [strips][visible][rbm_product_stride(widest strip)]: W_s^T,
+                                        made by rbm_hidden_forward */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -116,6 +124,8 @@ typedef struct ChunkScratch {
                                    (not with bit_counts, whose sgemm reads the batch's hnp) */
     float *update_visible;      /* [2 * batch_size][widest strip]: a strip's v0, then -vn (with
                                    bit_counts only -vn, v0 going to bits) */
+    float *weights_transposed;  /* [visible][rbm_product_stride(hidden)]: W^T, this batch's
+                                   (transposed_forward only) */
     Pcg32 rng;                  /* this worker's generator; jumped to each row's position */
     uint64_t position;          /* the draw index rng will produce next */
     PhaseTimer timer;           /* this worker's phase clock (off unless profiling) */
@@ -156,6 +166,15 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
                             int64_t strip, int64_t step);
 
 /* Helpers shared by the two splits (cd.c) */
+/* The products of a step, as rbm_product_nn and rbm_product_tn (gemm.h) compute them, or
+ * OpenBLAS with shape->openblas_products */
+void rbm_cd_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
+                       int64_t left_stride, const float *right, int64_t right_stride,
+                       int64_t rows, int64_t columns, int64_t depth, const Shape *shape);
+void rbm_cd_product_tn(float *out, int64_t out_stride, float beta, float alpha,
+                       const float *left, int64_t left_stride, const float *right,
+                       int64_t right_stride, int64_t rows, int64_t columns, int64_t depth,
+                       const Shape *shape);
 /* velocity (rows x columns, `velocity_stride` apart) = momentum * velocity + [h0; hnp]^T [v0; -vn]
  * / B for the batch's B rows: `hidden` is [2B][hidden_stride] (h0 rows, then hnp), `visible`
  * [2B][visible_stride] (v0 rows, then -vn), one float32 sgemm with K = 2B. With bit_counts the
@@ -191,6 +210,9 @@ void rbm_cd_column_sums(float *sums, const float *values, int64_t rows, int64_t 
 void rbm_cd_update_bias(float *bias, float *velocity, const float *chunk_sums,
                         const float *activity, int64_t stride, int64_t chunks, int64_t first,
                         int64_t end, float scale, const UpdateRule *rule, int64_t rows);
+
+/* Before a worker's first sampling unit of the batch, with transposed_forward: its W^T */
+void rbm_cd_take_weights(ChunkScratch *scratch, const Parameters *params, const Shape *shape);
 
 /* Sampling unit `chunk` of the batch: rows [chunk * chunk_rows, ...) */
 void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,

@@ -25,6 +25,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "kernels.h"
 
 static double gemm_flops(int64_t m, int64_t n, int64_t k)
@@ -37,6 +38,23 @@ static void range_of(int64_t size, int64_t units, int64_t unit, int64_t *first, 
 {
     *first = size * unit / units;
     *end = size * (unit + 1) / units;
+}
+
+/* out[B][n] = alpha * samples[B][V] W_s^T for strip s = hidden units [first, first + n): the own
+ * product on the strip's W_s^T, or OpenBLAS on W_s */
+static void strip_forward(float *out, float alpha, const float *samples, const BatchBuffers *batch,
+                          const Parameters *params, const Shape *shape, int64_t strip,
+                          int64_t first, int64_t n)
+{
+    const int64_t V = shape->visible, B = batch->rows;
+    if (shape->transposed_forward) {
+        const int64_t stride = rbm_product_stride((shape->hidden + shape->strips - 1) / shape->strips);
+        rbm_product_nn(out, n, alpha, samples, V, batch->strip_weights_transposed + strip * V * stride,
+                       stride, B, n, V);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, alpha, samples,
+                    (int)V, params->weights + first * V, (int)V, 0.0f, out, (int)n);
+    }
 }
 
 /* Draw index of row `row`'s first draw for step `step` (1-based): vn at +V, then h at +V+H. */
@@ -92,9 +110,8 @@ static void partial_product(float *partials, const float *hidden, const Paramete
                             int64_t first, int64_t end, PhaseTimer *timer)
 {
     const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)V, (int)(end - first),
-                1.0f, hidden + first, (int)H, params->weights + first * V, (int)V, 0.0f,
-                partials + strip * shape->batch_size * V, (int)V);
+    rbm_cd_product_nn(partials + strip * shape->batch_size * V, V, 1.0f, hidden + first, H,
+                      params->weights + first * V, V, B, V, end - first, shape);
     phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, end - first));
 }
 
@@ -108,10 +125,13 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     float *h0p = scratch->strip_work; /* [B][n] */
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
+    if (shape->transposed_forward) { /* W_s^T, for this batch's forward products */
+        const int64_t stride = rbm_product_stride((H + shape->strips - 1) / shape->strips);
+        rbm_transpose(batch->strip_weights_transposed + strip * V * stride, stride,
+                      params->weights + first * V, V, n, V);
+    }
     /* h0p_s = sigmoid(v0 W_s^T + hb_s); h0_s ~ Bernoulli(h0p_s) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, 1.0f,
-                scratch->visible_samples, (int)V, params->weights + first * V, (int)V, 0.0f, h0p,
-                (int)n);
+    strip_forward(h0p, 1.0f, scratch->visible_samples, batch, params, shape, strip, first, n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
         for (int64_t i = 0; i < B; i++)
@@ -225,9 +245,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     /* hnp_s = sigmoid(vn W_s^T + hb_s): alpha = -1 undoes the stored sign */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, -1.0f,
-                scratch->visible_samples + B * V, (int)V, params->weights + first * V, (int)V, 0.0f,
-                pre, (int)n);
+    strip_forward(pre, -1.0f, scratch->visible_samples + B * V, batch, params, shape, strip, first,
+                  n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
         for (int64_t i = 0; i < B; i++)

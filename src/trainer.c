@@ -21,6 +21,7 @@
 #include "error.h"
 #include "data/dataset.h"
 #include "evaluate.h"
+#include "gemm.h"
 #include "pcg32.h"
 #include "rbm/rbm.h"
 #include "schedule.h"
@@ -80,6 +81,7 @@ static void free_workspace(Workspace *w)
     free(w->batch.chain_hidden);
     free(w->batch.sample_bytes);
     free(w->batch.hidden_bytes);
+    free(w->batch.strip_weights_transposed);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
@@ -94,6 +96,7 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].chunk_hidden);
             free(w->scratch[t].update_hidden);
             free(w->scratch[t].update_visible);
+            free(w->scratch[t].weights_transposed);
         }
     }
     free(w->scratch);
@@ -139,6 +142,11 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
                               !(w->batch.chain_hidden = aligned_floats(B * H))))
             return -ENOMEM;
     }
+    const size_t widest_hidden = (H + strips - 1) / strips; /* ceil(H / strips) */
+    if (shape->transposed_forward && shape->split_hidden &&
+        !(w->batch.strip_weights_transposed =
+              aligned_floats(strips * V * (size_t)rbm_product_stride((int64_t)widest_hidden))))
+        return -ENOMEM;
     if (bytes && !(w->batch.sample_bytes = aligned_bytes(2 * B * (size_t)rbm_byte_stride(V))))
         return -ENOMEM;
     if (shape->byte_handover &&
@@ -162,6 +170,9 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         const size_t widest_strip = (H + strips - 1) / strips; /* ceil(H / strips) */
         if (shape->split_hidden && (!(s->strip_work = aligned_floats(B * widest_strip)) ||
                                     !(s->visible_samples = aligned_floats(2 * B * V))))
+            return -ENOMEM;
+        if (shape->transposed_forward && !shape->split_hidden &&
+            !(s->weights_transposed = aligned_floats(V * (size_t)rbm_product_stride((int64_t)H))))
             return -ENOMEM;
         const size_t words = (B + 63) / 64;
         if (shape->bit_counts && (!(s->hidden_bits = rbm_calloc(words * H, sizeof(uint64_t))) ||
@@ -434,6 +445,8 @@ static void rows_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *sc
 {
     PhaseTimer *timer = &scratch->timer;
     const int64_t chunks = rbm_chunk_count(shape, batch->rows);
+    if (shape->transposed_forward && worker < chunks)
+        rbm_cd_take_weights(scratch, &w->params, shape);
     for (int64_t chunk = worker; chunk < chunks; chunk += workers)
         rbm_cd_sample_chunk(batch, scratch, &w->params, data, shape, chunk);
     BARRIER(timer);
@@ -595,6 +608,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.chunk_rows = settings->chunk_rows < shape.batch_size ? settings->chunk_rows
                                                               : shape.batch_size;
     shape.products_only = products_only;
+    shape.openblas_products = products_only && !job->own_products;
     shape.strips = settings->update_strips ? settings->update_strips
                                            : rbm_auto_strips(shape.visible, shape.hidden);
     /* column strips (split = rows) or hidden strips and column units (split = hidden): none
@@ -622,6 +636,8 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * from the last batch: streaming stores write them without taking the lines back first.
      * One worker reads its own bytes next, from its cache. */
     shape.streaming_samples = threads > 1;
+    /* The own forward product (gemm.h) reads W^T; OpenBLAS packs W itself */
+    shape.transposed_forward = RBM_PRODUCTS_OWN && !shape.openblas_products;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 
@@ -766,8 +782,8 @@ static int record_floor_epoch(const RbmEpochReport *report, void *user)
     return 0;
 }
 
-int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data, double *epoch_seconds,
-                      RbmError *error)
+static int measure_floor(const RbmSettings *settings, const RbmDataset *data,
+                         double *epoch_seconds, bool own_products, RbmError *error)
 {
     FloorTimes times = {epoch_seconds, 0};
     RbmTrainHooks hooks = {record_floor_epoch, &times, NULL};
@@ -775,9 +791,21 @@ int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data, doubl
     int result = rbm_settings_check(settings, error);
     if (result == 0)
         result = rbm_check_blas(error);
-    LayerJob job = {1, 1, NULL, true};
+    LayerJob job = {1, 1, NULL, true, own_products};
     if (result == 0)
         result = rbm_train_layer(&model, settings, data, &hooks, &job, error);
     rbm_model_free(model);
     return result;
+}
+
+int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data, double *epoch_seconds,
+                      RbmError *error)
+{
+    return measure_floor(settings, data, epoch_seconds, false, error);
+}
+
+int rbm_measure_own_floor(const RbmSettings *settings, const RbmDataset *data,
+                          double *epoch_seconds, RbmError *error)
+{
+    return measure_floor(settings, data, epoch_seconds, true, error);
 }

@@ -12,7 +12,8 @@
 typedef struct LayerJob {
     int64_t layer, layers;          /* 1-based */
     const RbmDataset *validation;   /* for the monitors, or NULL */
-    bool products_only;             /* the sgemm floor */
+    bool products_only;             /* a floor: the products alone */
+    bool own_products;              /* ... as the trainer computes them (gemm.h); else OpenBLAS */
 } LayerJob;
 
 /* Trains one RBM on `data` (settings checked by the caller); with job->products_only, runs

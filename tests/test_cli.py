@@ -780,12 +780,13 @@ class Bench(Workspace):
                      "--sizes", "20,40,60", "--csv", self.path("b.csv"), "--plot", self.path("b.svg"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("train/floor", result.stdout)
+        self.assertIn("train/own", result.stdout)
         self.assertRegex(result.stdout, r"fit, 2 threads: seconds = .* R\^2 = [0-9.]+")
         with open(self.path("b.csv")) as f:
             measures = {line.split(",")[0] for line in f.readlines()[1:]}
-        self.assertEqual(measures, {"sgemm_floor", "train_epoch", "size_sweep_epoch", "size_sweep_r2",
-                                    "epochs_sweep_total", "epochs_sweep_r2", "profile_on_epoch",
-                                    "profile_off_epoch"})
+        self.assertEqual(measures, {"sgemm_floor", "own_products_floor", "train_epoch",
+                                    "size_sweep_epoch", "size_sweep_r2", "epochs_sweep_total",
+                                    "epochs_sweep_r2", "profile_on_epoch", "profile_off_epoch"})
         with open(self.path("b.svg")) as f:
             svg = f.read()
         self.assertEqual(svg.count("<polyline"), 2)  # one line per thread count

@@ -296,6 +296,12 @@ RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmData
  * else, for settings->epochs epochs; epoch_seconds[epochs] receives each epoch's time. */
 RBM_API int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data,
                               double *epoch_seconds, RbmError *error);
+/* The same with the products as the trainer computes them: its own AVX-512 kernels where it
+ * has them (the reconstruction and gradient products, and with split = rows the forward
+ * product on a W^T made once per batch, that making included), OpenBLAS for the rest. Without
+ * AVX-512, the same as rbm_measure_floor. */
+RBM_API int rbm_measure_own_floor(const RbmSettings *settings, const RbmDataset *data,
+                                  double *epoch_seconds, RbmError *error);
 
 /* out[n][visible] = samples from the model: n Gibbs chains of `steps` steps in the top RBM,
  * started from v ~ Bernoulli(sigmoid(vb)); chain c draws from a stream of its own, so the

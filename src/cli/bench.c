@@ -1,4 +1,5 @@
-/* rbm bench: the trainer against the sgemm floor at every thread count, the write-up's
+/* rbm bench: the trainer against the sgemm floor (and its own products' floor) at every thread
+ * count, the write-up's
  * time-against-data-size check, linearity in epochs, and the profiler's own cost; medians of
  * repeated runs, a CSV of every figure and an SVG plot of seconds against samples. */
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include "cli.h"
 
 #define MAX_LIST 64
+
+typedef enum { RUN_TRAINER, RUN_FLOOR, RUN_OWN_FLOOR } RunKind;
 
 typedef struct BenchOptions {
     int repeats, epochs;
@@ -27,8 +30,9 @@ void cli_bench_usage(FILE *out)
             "                 [--plot FILE.svg]\n"
             "\n"
             "Measures, on this machine, for CONFIG's shapes: the sgemm floor (exactly the matrix\n"
-            "products of an epoch, split as the trainer splits them) and the trainer's epoch\n"
-            "time at each thread count; seconds against data size with a least-squares line and\n"
+            "products of an epoch by OpenBLAS, split as the trainer splits them), the same\n"
+            "products as rbm computes them (its own AVX-512 kernels, where it has them), and the\n"
+            "trainer's epoch time at each thread count; seconds against data size with a least-squares line and\n"
             "R^2; total time against epochs; the cost of --profile. Figures are medians over\n"
             "the repeats.\n"
             "\n"
@@ -107,16 +111,17 @@ static int collect(const RbmEpochReport *report, void *user)
 
 /* One run of `epochs` epochs: each epoch's seconds appended to sink; wall time returned. */
 static int time_run(const RbmSettings *base, const RbmDataset *data, int threads, int epochs,
-                    int floor, int profiling, EpochSink *sink, double *wall, RbmError *error)
+                    RunKind kind, int profiling, EpochSink *sink, double *wall, RbmError *error)
 {
     RbmSettings settings = *base;
     settings.threads = threads;
     settings.epochs = epochs;
     double start = cli_now();
     int result;
-    if (floor) {
+    if (kind != RUN_TRAINER) {
         double seconds[256];
-        result = rbm_measure_floor(&settings, data, seconds, error);
+        result = kind == RUN_FLOOR ? rbm_measure_floor(&settings, data, seconds, error)
+                                   : rbm_measure_own_floor(&settings, data, seconds, error);
         for (int e = 0; result == 0 && e < epochs && sink->count < sink->capacity; e++)
             sink->seconds[sink->count++] = seconds[e];
     } else {
@@ -292,19 +297,24 @@ int cli_bench(int argc, char **argv)
 
     /* 1-2. floor and trainer per thread count, repeats interleaved */
     int capacity = o.repeats * o.epochs;
-    double *samples = calloc((size_t)capacity * 2 * MAX_LIST, sizeof(double));
-    double floor_s[MAX_LIST], train_s[MAX_LIST], wall;
-    EpochSink floor_sink[MAX_LIST], train_sink[MAX_LIST];
+    double *samples = calloc((size_t)capacity * 3 * MAX_LIST, sizeof(double));
+    double floor_s[MAX_LIST], own_s[MAX_LIST], train_s[MAX_LIST], wall;
+    EpochSink floor_sink[MAX_LIST], own_sink[MAX_LIST], train_sink[MAX_LIST];
     for (int t = 0; t < o.thread_count; t++) {
-        floor_sink[t] = (EpochSink){samples + (size_t)(2 * t) * capacity, 0, capacity};
-        train_sink[t] = (EpochSink){samples + (size_t)(2 * t + 1) * capacity, 0, capacity};
+        floor_sink[t] = (EpochSink){samples + (size_t)(3 * t) * capacity, 0, capacity};
+        own_sink[t] = (EpochSink){samples + (size_t)(3 * t + 1) * capacity, 0, capacity};
+        train_sink[t] = (EpochSink){samples + (size_t)(3 * t + 2) * capacity, 0, capacity};
     }
     for (int r = 0; r < o.repeats && result == 0; r++)
         for (int t = 0; t < o.thread_count && result == 0; t++) {
-            result = time_run(&settings, data, o.threads[t], o.epochs, 1, 0, &floor_sink[t], &wall, &error);
+            result = time_run(&settings, data, o.threads[t], o.epochs, RUN_FLOOR, 0, &floor_sink[t],
+                              &wall, &error);
             if (result == 0)
-                result = time_run(&settings, data, o.threads[t], o.epochs, 0, 0, &train_sink[t],
-                                  &wall, &error);
+                result = time_run(&settings, data, o.threads[t], o.epochs, RUN_OWN_FLOOR, 0,
+                                  &own_sink[t], &wall, &error);
+            if (result == 0)
+                result = time_run(&settings, data, o.threads[t], o.epochs, RUN_TRAINER, 0,
+                                  &train_sink[t], &wall, &error);
         }
     if (result != 0) {
         fclose(csv);
@@ -313,14 +323,20 @@ int cli_bench(int argc, char **argv)
         return cli_report(result, &error);
     }
     printf("seconds per epoch (median of %d)\n", capacity);
-    printf("  threads   floor_s   train_s   train/floor   samples/s   speed-up vs 1st\n");
+    printf("  floor_s: OpenBLAS, the products alone; own_s: the products as rbm computes them\n");
+    printf("  threads   floor_s     own_s   train_s   train/floor   train/own   samples/s   "
+           "speed-up vs 1st\n");
     for (int t = 0; t < o.thread_count; t++) {
         floor_s[t] = median(floor_sink[t].seconds, floor_sink[t].count);
+        own_s[t] = median(own_sink[t].seconds, own_sink[t].count);
         train_s[t] = median(train_sink[t].seconds, train_sink[t].count);
-        printf("  %7d %9.3f %9.3f %13.3f %11.0f %13.2fx\n", o.threads[t], floor_s[t], train_s[t],
-               train_s[t] / floor_s[t], (double)rows / train_s[t], train_s[0] / train_s[t]);
+        printf("  %7d %9.3f %9.3f %9.3f %13.3f %11.3f %11.0f %13.2fx\n", o.threads[t], floor_s[t],
+               own_s[t], train_s[t], train_s[t] / floor_s[t], train_s[t] / own_s[t],
+               (double)rows / train_s[t], train_s[0] / train_s[t]);
         fprintf(csv, "sgemm_floor,%d,%lld,1,%d,%.6f\n", o.threads[t], (long long)rows, o.repeats,
                 floor_s[t]);
+        fprintf(csv, "own_products_floor,%d,%lld,1,%d,%.6f\n", o.threads[t], (long long)rows,
+                o.repeats, own_s[t]);
         fprintf(csv, "train_epoch,%d,%lld,1,%d,%.6f\n", o.threads[t], (long long)rows, o.repeats,
                 train_s[t]);
     }
@@ -338,7 +354,8 @@ int cli_bench(int argc, char **argv)
         for (int t = 0; t < o.thread_count && result == 0; t++) {
             EpochSink sink = {samples, 0, capacity};
             for (int r = 0; r < o.repeats && result == 0; r++)
-                result = time_run(&settings, head, o.threads[t], 1, 0, 0, &sink, &wall, &error);
+                    result = time_run(&settings, head, o.threads[t], 1, RUN_TRAINER, 0, &sink, &wall,
+                                  &error);
             sweep[t][s] = median(sink.seconds, sink.count);
             printf("  %10.4f", sweep[t][s]);
             fprintf(csv, "size_sweep_epoch,%d,%lld,1,%d,%.6f\n", o.threads[t],
@@ -371,8 +388,8 @@ int cli_bench(int argc, char **argv)
         double walls[256];
         for (int r = 0; r < o.repeats && result == 0; r++) {
             EpochSink sink = {samples, 0, capacity};
-            result = time_run(&settings, data, o.threads[last], epoch_counts[e], 0, 0, &sink,
-                              &walls[r], &error);
+            result = time_run(&settings, data, o.threads[last], epoch_counts[e], RUN_TRAINER, 0,
+                              &sink, &walls[r], &error);
         }
         epochs_x[e] = epoch_counts[e];
         epochs_y[e] = median(walls, o.repeats);
@@ -389,10 +406,11 @@ int cli_bench(int argc, char **argv)
     /* 5. what --profile costs, at the most threads */
     EpochSink with = {samples, 0, capacity}, without = {samples + capacity, 0, capacity};
     for (int r = 0; r < o.repeats && result == 0; r++) {
-        result = time_run(&settings, data, o.threads[last], o.epochs, 0, 1, &with, &wall, &error);
+        result = time_run(&settings, data, o.threads[last], o.epochs, RUN_TRAINER, 1, &with, &wall,
+                          &error);
         if (result == 0)
-            result = time_run(&settings, data, o.threads[last], o.epochs, 0, 0, &without, &wall,
-                              &error);
+            result = time_run(&settings, data, o.threads[last], o.epochs, RUN_TRAINER, 0, &without,
+                              &wall, &error);
     }
     if (result == 0) {
         double on = median(with.seconds, with.count), off = median(without.seconds, without.count);

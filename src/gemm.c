@@ -1,0 +1,247 @@
+#include "gemm.h"
+
+#include <math.h>
+
+#if RBM_PRODUCTS_OWN
+#include <immintrin.h>
+#else
+#include <cblas.h>
+#endif
+
+void rbm_product_nn_reference(float *out, int64_t out_stride, float alpha, const float *left,
+                              int64_t left_stride, const float *right, int64_t right_stride,
+                              int64_t rows, int64_t columns, int64_t depth)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < columns; j++) {
+            float sum = 0.0f;
+            for (int64_t k = 0; k < depth; k++)
+                sum = fmaf(left[i * left_stride + k], right[k * right_stride + j], sum);
+            out[i * out_stride + j] = alpha * sum;
+        }
+}
+
+void rbm_product_tn_reference(float *out, int64_t out_stride, float beta, float alpha,
+                              const float *left, int64_t left_stride, const float *right,
+                              int64_t right_stride, int64_t rows, int64_t columns, int64_t depth)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < columns; j++) {
+            float sum = 0.0f;
+            for (int64_t k = 0; k < depth; k++)
+                sum = fmaf(left[k * left_stride + i], right[k * right_stride + j], sum);
+            out[i * out_stride + j] = beta * out[i * out_stride + j] + alpha * sum;
+        }
+}
+
+#if RBM_PRODUCTS_OWN
+
+/* 16 x 16 floats: rows[r] lane c becomes rows[c] lane r. Unpacks transpose the 4 x 4 blocks
+ * within each 128-bit lane; two rounds of 128-bit shuffles then move the blocks. */
+static inline void transpose_16x16(__m512 rows[16])
+{
+    __m512 pairs[16], blocks[16];
+    for (int i = 0; i < 16; i += 2) {
+        pairs[i] = _mm512_unpacklo_ps(rows[i], rows[i + 1]);
+        pairs[i + 1] = _mm512_unpackhi_ps(rows[i], rows[i + 1]);
+    }
+    /* blocks[4g + c], lane L: element 4L + c of rows 4g..4g+3 */
+    for (int g = 0; g < 16; g += 4) {
+        const __m512d low = _mm512_castps_pd(pairs[g]), high = _mm512_castps_pd(pairs[g + 1]);
+        const __m512d low2 = _mm512_castps_pd(pairs[g + 2]), high2 = _mm512_castps_pd(pairs[g + 3]);
+        blocks[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(low, low2));
+        blocks[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(low, low2));
+        blocks[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(high, high2));
+        blocks[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(high, high2));
+    }
+    /* rows[4L + c], lane g: blocks[4g + c], lane L */
+    for (int c = 0; c < 4; c++) {
+        const __m512 even = _mm512_shuffle_f32x4(blocks[c], blocks[4 + c], 0x88);
+        const __m512 odd = _mm512_shuffle_f32x4(blocks[c], blocks[4 + c], 0xdd);
+        const __m512 even2 = _mm512_shuffle_f32x4(blocks[8 + c], blocks[12 + c], 0x88);
+        const __m512 odd2 = _mm512_shuffle_f32x4(blocks[8 + c], blocks[12 + c], 0xdd);
+        rows[c] = _mm512_shuffle_f32x4(even, even2, 0x88);
+        rows[4 + c] = _mm512_shuffle_f32x4(odd, odd2, 0x88);
+        rows[8 + c] = _mm512_shuffle_f32x4(even, even2, 0xdd);
+        rows[12 + c] = _mm512_shuffle_f32x4(odd, odd2, 0xdd);
+    }
+}
+
+void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
+                   int64_t rows, int64_t columns)
+{
+    for (int64_t row = 0; row < rows; row += 16)
+        for (int64_t column = 0; column < columns; column += 16) {
+            const int64_t height = rows - row < 16 ? rows - row : 16;
+            const int64_t width = columns - column < 16 ? columns - column : 16;
+            const __mmask16 load = (__mmask16)((1u << width) - 1);
+            const __mmask16 store = (__mmask16)((1u << height) - 1);
+            __m512 tile[16];
+            for (int64_t r = 0; r < 16; r++)
+                tile[r] = r < height ? _mm512_maskz_loadu_ps(load, in + (row + r) * in_stride + column)
+                                     : _mm512_setzero_ps();
+            transpose_16x16(tile);
+            for (int64_t c = 0; c < width; c++)
+                _mm512_mask_storeu_ps(out + (column + c) * out_stride + row, store, tile[c]);
+        }
+}
+
+/* Rows per register block: ROWS x 32 columns of sums in 2 * ROWS of the 32 vector registers,
+ * two more for the row of `right`, and the broadcasts. Chosen by timing at 784 x 300. */
+enum { NN_ROWS = 10, TN_ROWS = 12, PANEL = 32 };
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* `count` (<= 32) columns as the two 16-lane masks of a panel */
+ALWAYS_INLINE void panel_masks(int64_t count, __mmask16 *low, __mmask16 *high)
+{
+    *low = count >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << count) - 1);
+    *high = count >= 32 ? (__mmask16)0xffff
+                        : count > 16 ? (__mmask16)((1u << (count - 16)) - 1) : (__mmask16)0;
+}
+
+/* One block: `block_rows` rows (a constant where it is inlined) by one panel. `left` is the
+ * block's first row (nn) or first column (tn); `right` and `out` the panel's first column. */
+ALWAYS_INLINE void nn_block(float *out, int64_t out_stride, __m512 alpha, const float *left,
+                            int64_t left_stride,
+                            const float *right, int64_t right_stride, int64_t depth,
+                            __mmask16 low, __mmask16 high, int block_rows)
+{
+    __m512 sum_low[TN_ROWS], sum_high[TN_ROWS]; /* the larger block: the remainder cases go up to 11 */
+    for (int r = 0; r < block_rows; r++)
+        sum_low[r] = sum_high[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < depth; k++) {
+        const __m512 right_low = _mm512_maskz_loadu_ps(low, right + k * right_stride);
+        const __m512 right_high = _mm512_maskz_loadu_ps(high, right + k * right_stride + 16);
+        for (int r = 0; r < block_rows; r++) {
+            const __m512 factor = _mm512_set1_ps(left[r * left_stride + k]);
+            sum_low[r] = _mm512_fmadd_ps(factor, right_low, sum_low[r]);
+            sum_high[r] = _mm512_fmadd_ps(factor, right_high, sum_high[r]);
+        }
+    }
+    for (int r = 0; r < block_rows; r++) {
+        _mm512_mask_storeu_ps(out + r * out_stride, low, _mm512_mul_ps(alpha, sum_low[r]));
+        _mm512_mask_storeu_ps(out + r * out_stride + 16, high, _mm512_mul_ps(alpha, sum_high[r]));
+    }
+}
+
+ALWAYS_INLINE void tn_block(float *out, int64_t out_stride, __m512 beta, __m512 alpha,
+                            const float *left, int64_t left_stride, const float *right,
+                            int64_t right_stride, int64_t depth, __mmask16 low, __mmask16 high,
+                            int block_rows)
+{
+    __m512 sum_low[TN_ROWS], sum_high[TN_ROWS];
+    for (int r = 0; r < block_rows; r++)
+        sum_low[r] = sum_high[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < depth; k++) {
+        const __m512 right_low = _mm512_maskz_loadu_ps(low, right + k * right_stride);
+        const __m512 right_high = _mm512_maskz_loadu_ps(high, right + k * right_stride + 16);
+        const float *left_row = left + k * left_stride;
+        for (int r = 0; r < block_rows; r++) {
+            const __m512 factor = _mm512_set1_ps(left_row[r]);
+            sum_low[r] = _mm512_fmadd_ps(factor, right_low, sum_low[r]);
+            sum_high[r] = _mm512_fmadd_ps(factor, right_high, sum_high[r]);
+        }
+    }
+    for (int r = 0; r < block_rows; r++) {
+        float *row = out + r * out_stride;
+        const __m512 old_low = _mm512_maskz_loadu_ps(low, row);
+        const __m512 old_high = _mm512_maskz_loadu_ps(high, row + 16);
+        _mm512_mask_storeu_ps(row, low, _mm512_add_ps(_mm512_mul_ps(beta, old_low),
+                                                      _mm512_mul_ps(alpha, sum_low[r])));
+        _mm512_mask_storeu_ps(row + 16, high, _mm512_add_ps(_mm512_mul_ps(beta, old_high),
+                                                            _mm512_mul_ps(alpha, sum_high[r])));
+    }
+}
+
+/* The last rows of a panel, fewer than a block: one inlined copy per count, so the sums stay
+ * in registers */
+#define REMAINDER_CASES(CALL)                                                                    \
+    CALL(1) CALL(2) CALL(3) CALL(4) CALL(5) CALL(6) CALL(7) CALL(8) CALL(9) CALL(10) CALL(11)
+
+void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
+                    int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
+                    int64_t columns, int64_t depth)
+{
+    const __m512 alpha_vector = _mm512_set1_ps(alpha);
+    for (int64_t column = 0; column < columns; column += PANEL) {
+        __mmask16 low, high;
+        panel_masks(columns - column < PANEL ? columns - column : PANEL, &low, &high);
+        int64_t row = 0;
+        for (; row + NN_ROWS <= rows; row += NN_ROWS)
+            nn_block(out + row * out_stride + column, out_stride, alpha_vector,
+                     left + row * left_stride,
+                     left_stride, right + column, right_stride, depth, low, high, NN_ROWS);
+        float *block_out = out + row * out_stride + column;
+        const float *block_left = left + row * left_stride;
+        switch (rows - row) {
+#define NN_CASE(n)                                                                               \
+    case n:                                                                                      \
+        nn_block(block_out, out_stride, alpha_vector, block_left, left_stride, right + column,   \
+                 right_stride, depth, low, high, n);                                             \
+        break;
+            REMAINDER_CASES(NN_CASE)
+#undef NN_CASE
+        default:
+            break;
+        }
+    }
+}
+
+void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,
+                    int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
+                    int64_t columns, int64_t depth)
+{
+    const __m512 beta_vector = _mm512_set1_ps(beta), alpha_vector = _mm512_set1_ps(alpha);
+    for (int64_t column = 0; column < columns; column += PANEL) {
+        __mmask16 low, high;
+        panel_masks(columns - column < PANEL ? columns - column : PANEL, &low, &high);
+        int64_t row = 0;
+        for (; row + TN_ROWS <= rows; row += TN_ROWS)
+            tn_block(out + row * out_stride + column, out_stride, beta_vector, alpha_vector,
+                     left + row, left_stride, right + column, right_stride, depth, low, high,
+                     TN_ROWS);
+        float *block_out = out + row * out_stride + column;
+        switch (rows - row) {
+#define TN_CASE(n)                                                                               \
+    case n:                                                                                      \
+        tn_block(block_out, out_stride, beta_vector, alpha_vector, left + row, left_stride,     \
+                 right + column, right_stride, depth, low, high, n);                             \
+        break;
+            REMAINDER_CASES(TN_CASE)
+#undef TN_CASE
+        default:
+            break;
+        }
+    }
+}
+
+#else /* no AVX-512: OpenBLAS */
+
+void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
+                   int64_t rows, int64_t columns)
+{
+    for (int64_t row = 0; row < rows; row++)
+        for (int64_t column = 0; column < columns; column++)
+            out[column * out_stride + row] = in[row * in_stride + column];
+}
+
+void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
+                    int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
+                    int64_t columns, int64_t depth)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)columns, (int)depth,
+                alpha, left, (int)left_stride, right, (int)right_stride, 0.0f, out,
+                (int)out_stride);
+}
+
+void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,
+                    int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
+                    int64_t columns, int64_t depth)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)columns, (int)depth,
+                alpha, left, (int)left_stride, right, (int)right_stride, beta, out,
+                (int)out_stride);
+}
+
+#endif

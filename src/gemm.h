@@ -1,0 +1,59 @@
+/*
+ * The trainer's own matrix products, where they beat OpenBLAS at the trainer's shapes: the
+ * reconstruction h0 W (rbm_product_nn) and the gradient [h0; hnp]^T [v0; -vn]
+ * (rbm_product_tn). Both are register-blocked AVX-512 kernels that read their operands where
+ * they lie: no packing, which is what OpenBLAS spends time on for products this small
+ * (BENCHMARKS.md, "Session 7"). The forward product v0 W^T stays with OpenBLAS.
+ *
+ * Same bits wherever a block starts: every output element is one fused multiply-add chain
+ * over the depth, in ascending order from 0, whatever rows and columns surround it. So the
+ * result is a function of the element's row and column alone, never of the work split, and
+ * rbm_product_*_reference (plain C, fmaf) gives the same bits. Without AVX-512 the products
+ * go to OpenBLAS instead (RBM_PRODUCTS_OWN is 0), whose results differ in the last bits.
+ */
+#ifndef RBM_GEMM_H
+#define RBM_GEMM_H
+
+#include <stdint.h>
+
+#if defined(__AVX512F__)
+#define RBM_PRODUCTS_OWN 1
+#else
+#define RBM_PRODUCTS_OWN 0
+#endif
+
+/* out[rows][columns] (out_stride apart) = alpha * (left[rows][depth] . right[depth][columns]),
+ * alpha 1 or -1 (exact) */
+void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
+                    int64_t left_stride,
+                    const float *right, int64_t right_stride, int64_t rows, int64_t columns,
+                    int64_t depth);
+
+/* out[rows][columns] = beta * out + alpha * (left[depth][rows]^T . right[depth][columns]),
+ * each element as beta * out + alpha * sum, two products and one sum, rounded each */
+void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,
+                    int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
+                    int64_t columns, int64_t depth);
+
+/* out[columns][rows] (out_stride apart) = in[rows][columns]^T: the forward product's W^T,
+ * made once per batch, so that v0 W^T is a product in rbm_product_nn's form */
+void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
+                   int64_t rows, int64_t columns);
+
+/* A row stride for a matrix whose rows are `width` floats: a whole number of cache lines, but
+ * not a multiple of 1 KiB, whose rows would fall in too few cache sets */
+static inline int64_t rbm_product_stride(int64_t width)
+{
+    int64_t stride = (width + 15) / 16 * 16;
+    return stride % 256 == 0 ? stride + 16 : stride;
+}
+
+/* The plain forms of the two, element by element (tests compare the kernels with them) */
+void rbm_product_nn_reference(float *out, int64_t out_stride, float alpha, const float *left,
+                              int64_t left_stride, const float *right, int64_t right_stride,
+                              int64_t rows, int64_t columns, int64_t depth);
+void rbm_product_tn_reference(float *out, int64_t out_stride, float beta, float alpha,
+                              const float *left, int64_t left_stride, const float *right,
+                              int64_t right_stride, int64_t rows, int64_t columns, int64_t depth);
+
+#endif

@@ -1,0 +1,193 @@
+/* The trainer's own products (src/gemm.c) against their plain references: the same bits with
+ * AVX-512, for every shape around the kernels' block edges, with strides wider than the rows,
+ * and nothing written outside the output. Without AVX-512 they are OpenBLAS, compared with a
+ * tolerance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "pcg32.h"
+
+static const float GUARD = 12345.0f; /* what the padding of an output holds before and after */
+
+/* n values: 0/1 samples (binary) or in [-1, 1) */
+static float *random_floats(size_t n, bool binary, Pcg32 *rng)
+{
+    float *values = malloc((n ? n : 1) * sizeof *values);
+    assert_non_null(values);
+    for (size_t i = 0; i < n; i++) {
+        float u = pcg32_uniform_reference(rng);
+        values[i] = binary ? (u < 0.4f ? 1.0f : 0.0f) : 2.0f * u - 1.0f;
+    }
+    return values;
+}
+
+static float *guarded(size_t n)
+{
+    float *values = malloc(n * sizeof *values);
+    assert_non_null(values);
+    for (size_t i = 0; i < n; i++)
+        values[i] = GUARD;
+    return values;
+}
+
+/* out and expected hold rows x columns in stride; the padding must still be GUARD */
+static void assert_same(const float *out, const float *expected, int64_t rows, int64_t columns,
+                        int64_t stride, int64_t depth)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < stride; j++) {
+            const float got = out[i * stride + j], want = expected[i * stride + j];
+            if (j >= columns) {
+                assert_true(got == GUARD);
+            } else if (RBM_PRODUCTS_OWN) {
+                if (memcmp(&got, &want, sizeof got) != 0)
+                    fail_msg("rows %lld columns %lld depth %lld: [%lld][%lld] = %.9g, reference %.9g",
+                             (long long)rows, (long long)columns, (long long)depth, (long long)i,
+                             (long long)j, (double)got, (double)want);
+            } else {
+                assert_true(fabsf(got - want) <= 1e-6f * (float)(depth + 1) * (1.0f + fabsf(want)));
+            }
+        }
+}
+
+static const int64_t row_counts[] = {1, 2, 9, 10, 11, 12, 13, 23, 25, 50};
+static const int64_t column_counts[] = {1, 5, 15, 16, 17, 31, 32, 33, 48, 100};
+static const int64_t depths[] = {0, 1, 3, 16, 77, 300};
+#define COUNT(array) (sizeof array / sizeof array[0])
+
+static void test_product_nn(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 1, 2);
+    for (size_t a = 0; a < COUNT(row_counts); a++)
+        for (size_t b = 0; b < COUNT(column_counts); b++)
+            for (size_t c = 0; c < COUNT(depths); c++) {
+                const int64_t rows = row_counts[a], columns = column_counts[b], depth = depths[c];
+                const int64_t left_stride = depth + 3, right_stride = columns + 7;
+                const int64_t out_stride = columns + 5;
+                float *left = random_floats((size_t)(rows * left_stride), c % 2 == 0, &rng);
+                float *right = random_floats((size_t)(depth * right_stride), false, &rng);
+                float *out = guarded((size_t)(rows * out_stride));
+                float *expected = guarded((size_t)(rows * out_stride));
+                const float alpha = (a + b) % 2 ? -1.0f : 1.0f;
+                rbm_product_nn(out, out_stride, alpha, left, left_stride, right, right_stride,
+                               rows, columns, depth);
+                rbm_product_nn_reference(expected, out_stride, alpha, left, left_stride, right,
+                                         right_stride, rows, columns, depth);
+                assert_same(out, expected, rows, columns, out_stride, depth);
+                free(left);
+                free(right);
+                free(out);
+                free(expected);
+            }
+}
+
+static void test_product_tn(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 3, 4);
+    const float betas[] = {0.9f, 1.0f, 0.0f}, alphas[] = {0.01f, 1.0f, 0.37f};
+    for (size_t a = 0; a < COUNT(row_counts); a++)
+        for (size_t b = 0; b < COUNT(column_counts); b++)
+            for (size_t c = 0; c < COUNT(depths); c++) {
+                const int64_t rows = row_counts[a], columns = column_counts[b], depth = depths[c];
+                const int64_t left_stride = rows + 2, right_stride = columns + 9;
+                const int64_t out_stride = columns + 4;
+                float *left = random_floats((size_t)(depth * left_stride), c % 2 == 1, &rng);
+                float *right = random_floats((size_t)(depth * right_stride), c % 3 == 0, &rng);
+                float *out = guarded((size_t)(rows * out_stride));
+                float *expected = guarded((size_t)(rows * out_stride));
+                for (int64_t i = 0; i < rows; i++) /* the velocity the product updates */
+                    for (int64_t j = 0; j < columns; j++)
+                        out[i * out_stride + j] = expected[i * out_stride + j] =
+                            2.0f * pcg32_uniform_reference(&rng) - 1.0f;
+                const size_t rule = (a + b + c) % 3;
+                rbm_product_tn(out, out_stride, betas[rule], alphas[rule], left, left_stride,
+                               right, right_stride, rows, columns, depth);
+                rbm_product_tn_reference(expected, out_stride, betas[rule], alphas[rule], left,
+                                         left_stride, right, right_stride, rows, columns, depth);
+                assert_same(out, expected, rows, columns, out_stride, depth);
+                free(left);
+                free(right);
+                free(out);
+                free(expected);
+            }
+}
+
+/* A block of the output computed on its own (offset pointers, other edges) has the same bits
+ * as the same elements of the whole product: the work split never changes a value. */
+static void test_products_independent_of_split(void **state)
+{
+    (void)state;
+    if (!RBM_PRODUCTS_OWN)
+        skip();
+    Pcg32 rng;
+    pcg32_seed(&rng, 5, 6);
+    const int64_t rows = 50, columns = 300, depth = 200;
+    float *left = random_floats((size_t)(depth * rows), true, &rng);
+    float *right = random_floats((size_t)(depth * columns), false, &rng);
+    float *whole = calloc((size_t)(rows * columns), sizeof(float));
+    float *part = calloc((size_t)(rows * columns), sizeof(float));
+    assert_non_null(whole);
+    assert_non_null(part);
+    rbm_product_nn(whole, columns, 1.0f, left, depth, right, columns, rows, columns, depth);
+    rbm_product_nn(part + 7 * columns + 19, columns, 1.0f, left + 7 * depth, depth, right + 19,
+                   columns, 30, 205, depth);
+    for (int64_t i = 7; i < 37; i++)
+        assert_memory_equal(part + i * columns + 19, whole + i * columns + 19, 205 * sizeof(float));
+    rbm_product_tn(whole, columns, 0.5f, 0.25f, left, rows, right, columns, rows, columns, depth);
+    memcpy(part, whole, (size_t)(rows * columns) * sizeof(float));
+    rbm_product_tn(whole, columns, 0.5f, 0.25f, left, rows, right, columns, rows, columns, depth);
+    rbm_product_tn(part + 3 * columns + 40, columns, 0.5f, 0.25f, left + 3, rows, right + 40,
+                   columns, 41, 131, depth);
+    for (int64_t i = 3; i < 44; i++)
+        assert_memory_equal(part + i * columns + 40, whole + i * columns + 40, 131 * sizeof(float));
+    free(left);
+    free(right);
+    free(whole);
+    free(part);
+}
+
+static void test_transpose(void **state)
+{
+    (void)state;
+    const int64_t shapes[][2] = {{1, 1}, {16, 16}, {17, 33}, {31, 5}, {300, 784}, {500, 47}};
+    for (size_t s = 0; s < COUNT(shapes); s++) {
+        const int64_t rows = shapes[s][0], columns = shapes[s][1];
+        const int64_t in_stride = columns + 3, out_stride = rbm_product_stride(rows);
+        assert_true(out_stride >= rows && out_stride % 16 == 0 && out_stride % 256 != 0);
+        float *in = malloc((size_t)(rows * in_stride) * sizeof *in);
+        float *out = guarded((size_t)(columns * out_stride));
+        assert_non_null(in);
+        for (int64_t i = 0; i < rows * in_stride; i++)
+            in[i] = (float)i;
+        rbm_transpose(out, out_stride, in, in_stride, rows, columns);
+        for (int64_t j = 0; j < columns; j++)
+            for (int64_t i = 0; i < out_stride; i++)
+                assert_true(out[j * out_stride + i] == (i < rows ? in[i * in_stride + j] : GUARD));
+        free(in);
+        free(out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_product_nn),
+        cmocka_unit_test(test_product_tn),
+        cmocka_unit_test(test_products_independent_of_split),
+        cmocka_unit_test(test_transpose),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
