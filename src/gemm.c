@@ -77,9 +77,13 @@ void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_s
             const __mmask16 load = (__mmask16)((1u << width) - 1);
             const __mmask16 store = (__mmask16)((1u << height) - 1);
             __m512 tile[16];
-            for (int64_t r = 0; r < 16; r++)
+            for (int64_t r = 0; r < 16; r++) {
+                if (row + 16 + r < rows) /* the next block of rows, from memory if it must */
+                    _mm_prefetch((const char *)(in + (row + 16 + r) * in_stride + column),
+                                 _MM_HINT_T0);
                 tile[r] = r < height ? _mm512_maskz_loadu_ps(load, in + (row + r) * in_stride + column)
                                      : _mm512_setzero_ps();
+            }
             transpose_16x16(tile);
             for (int64_t c = 0; c < width; c++)
                 _mm512_mask_storeu_ps(out + (column + c) * out_stride + row, store, tile[c]);
