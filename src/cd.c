@@ -327,8 +327,8 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
                          int64_t strip)
 {
     const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
-    const int64_t column = V * strip / shape->strips;
-    const int64_t columns = V * (strip + 1) / shape->strips - column;
+    const int64_t column = rbm_strip_start(V, shape->strips, strip);
+    const int64_t columns = rbm_strip_start(V, shape->strips, strip + 1) - column;
     const float inverse_rows = 1.0f / (float)B;
     const int64_t chunks = rbm_chunk_count(shape, B);
     PhaseTimer *timer = &scratch->timer;

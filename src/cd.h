@@ -223,7 +223,16 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
  * else with byte_handover, the worker's float copy of [h0; hnp] (update_hidden). */
 void rbm_cd_take_hidden(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape);
 
-/* Update unit `strip`: columns [visible * strip / strips, visible * (strip + 1) / strips) of W
+/* Where update strip `strip` of `strips` starts (strip = strips: where the last ends): at
+ * visible * strip / strips, rounded down to a cache line (16 floats) where every strip then
+ * keeps at least one, so that no line of W or its velocity holds two strips' columns */
+static inline int64_t rbm_strip_start(int64_t visible, int64_t strips, int64_t strip)
+{
+    const int64_t start = visible * strip / strips;
+    return visible >= 16 * strips && strip < strips ? start / 16 * 16 : start;
+}
+
+/* Update unit `strip`: columns [rbm_strip_start(strip), rbm_strip_start(strip + 1)) of W
  * and the visible bias, and the same share of the hidden bias. */
 void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBuffers *batch,
                          ChunkScratch *scratch, const Shape *shape, const UpdateRule *rule,

@@ -178,7 +178,13 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         if (shape->bit_counts && (!(s->hidden_bits = rbm_calloc(words * H, sizeof(uint64_t))) ||
                                   !(s->visible_bits = rbm_calloc(words * V, sizeof(uint64_t)))))
             return -ENOMEM;
-        const size_t widest_columns = (V + strips - 1) / strips;
+        size_t widest_columns = 0; /* of the update strips (rbm_strip_start) */
+        for (size_t strip = 0; strip < strips; strip++) {
+            const int64_t first = rbm_strip_start((int64_t)V, (int64_t)strips, (int64_t)strip);
+            const size_t width =
+                (size_t)(rbm_strip_start((int64_t)V, (int64_t)strips, (int64_t)strip + 1) - first);
+            widest_columns = width > widest_columns ? width : widest_columns;
+        }
         if (shape->byte_handover && (!(s->chunk_samples = aligned_floats(2 * R * V)) ||
                                      !(s->chunk_hidden = aligned_floats(R * H)) ||
                                      (!shape->bit_counts &&

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "blas_guard.h"
+#include "cd.h"
+#include "gemm.h"
 #include "data/dataset.h"
 #include "memory.h"
 #include "pcg32.h"
@@ -388,9 +390,9 @@ static void two_wide_strips(RbmSettings *s, ReferenceRun *run)
     s->update_strips = 2;
 }
 
-/* With 2+ workers the update writes W with non-temporal stores (rbm_weight_step). Strips of 100
- * columns, the second starting mid-line, run its vector loop, alignment head and tail: the bits
- * must be those of the plain stores at 1 thread. */
+/* With 2+ workers the update writes W with non-temporal stores (rbm_weight_step). Strips of 96
+ * and 104 columns, in rows 800 bytes apart (every other one starting mid-line), run its vector
+ * loop, alignment head and tail: the bits must be those of the plain stores at 1 thread. */
 static void test_same_bits_with_streaming_updates(void **state)
 {
     (void)state;
@@ -401,6 +403,57 @@ static void test_same_bits_with_streaming_updates(void **state)
         print_message("200 visible, 2 strips, threads %d: %s\n", threads,
                       same_parameters(first, other) ? "same bits" : "DIFFERENT");
         assert_true(same_parameters(first, other));
+        rbm_model_free(other);
+    }
+    rbm_model_free(first);
+    rbm_dataset_free(data);
+}
+
+static int64_t strips_to_try;
+static void strips_under_test(RbmSettings *s, ReferenceRun *run)
+{
+    (void)run;
+    s->update_strips = strips_to_try;
+}
+
+/* Update strips start on cache lines where they can, and cover the columns in order */
+static void test_strip_starts(void **state)
+{
+    (void)state;
+    for (int64_t visible = 1; visible <= 300; visible++)
+        for (int64_t strips = 1; strips <= visible && strips <= 20; strips++) {
+            assert_int_equal(rbm_strip_start(visible, strips, 0), 0);
+            assert_int_equal(rbm_strip_start(visible, strips, strips), visible);
+            for (int64_t strip = 0; strip < strips; strip++) {
+                const int64_t start = rbm_strip_start(visible, strips, strip);
+                assert_true(rbm_strip_start(visible, strips, strip + 1) > start); /* not empty */
+                if (visible >= 16 * strips)
+                    assert_int_equal(start % 16, 0);
+            }
+        }
+}
+
+/* With the own products every element of W is computed alone (gemm.h), so where the update
+ * strips start never changes a bit: any update_strips gives the model of any other. */
+static void test_update_strips_never_change_the_bits(void **state)
+{
+    (void)state;
+    if (!RBM_PRODUCTS_OWN)
+        skip();
+    RbmDataset *data = make_dataset(97, 200, 5, 1);
+    strips_to_try = 1;
+    RbmModel *first = train_configured(data, 1, 11, strips_under_test, NULL);
+    const int64_t others[] = {2, 3, 7, 16};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        strips_to_try = others[i];
+        RbmModel *other = train_configured(data, 2, 11, strips_under_test, NULL);
+        /* the parameters: the model's config records update_strips */
+        const size_t count = (size_t)(first->hidden * first->visible + first->hidden +
+                                      first->visible);
+        const bool same = memcmp(first->weights, other->weights, count * sizeof(float)) == 0;
+        print_message("update_strips %lld: %s\n", (long long)others[i],
+                      same ? "same bits" : "DIFFERENT");
+        assert_true(same);
         rbm_model_free(other);
     }
     rbm_model_free(first);
@@ -538,6 +591,8 @@ int main(void)
         cmocka_unit_test(test_same_bits_any_thread_count),
         cmocka_unit_test(test_allocations_do_not_grow_with_epochs),
         cmocka_unit_test(test_same_bits_with_streaming_updates),
+        cmocka_unit_test(test_strip_starts),
+        cmocka_unit_test(test_update_strips_never_change_the_bits),
         cmocka_unit_test(test_threads_follow_the_units_of_work),
         cmocka_unit_test(test_blas_buffer_guard_is_used),
     };
