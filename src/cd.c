@@ -203,7 +203,7 @@ void rbm_cd_sample_chunk(BatchBuffers *batch, ChunkScratch *scratch, const Param
     for (int64_t step = 1; step <= shape->cd_steps; step++) {
         if (step > 1 || from_chains)
             reconstruct(vnp, chain_hidden, params, rows, shape, timer);
-        /* vn ~ Bernoulli(vnp), stored negated: the update's one sgemm then subtracts it */
+        /* vn ~ Bernoulli(vnp), stored negated: the update's one product then subtracts it */
         uint8_t *vn_bytes = handover && step == shape->cd_steps /* the update's vn */
                                 ? batch->sample_bytes + (batch->rows + first) * visible_bytes
                                 : NULL;
@@ -333,7 +333,7 @@ void rbm_cd_update_strip(Parameters *params, Parameters *velocity, const BatchBu
     const int64_t chunks = rbm_chunk_count(shape, B);
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
-    /* The float rows of the gradient's sgemm: [h0; hnp] and the strip's columns of [v0; -vn],
+    /* The float rows of the gradient's product: [h0; hnp] and the strip's columns of [v0; -vn],
      * or with bit_counts only hnp and -vn (h0 and v0 go in as bits). They are the batch's
      * floats, or this worker's copy of them from the chunks' bytes. */
     const int64_t float_rows = shape->bit_counts ? B : 0; /* the first float row */

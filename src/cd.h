@@ -7,7 +7,8 @@
  *                   step, and writes the rows' statistics into the batch buffers plus per-chunk
  *                   partial sums;
  *   update units    fixed column strips of W: rbm_cd_update_strip() turns the whole batch's
- *                   statistics into one sgemm per strip, then applies momentum and the step.
+ *                   statistics into one matrix product per strip, then applies momentum and
+ *                   the step.
  *
  * A unit reads only what the units before the last barrier wrote, so any worker (a thread, or
  * later an MPI rank that gathers the batch buffers) can compute any unit.
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "gemm.h"
 #include "pcg32.h"
 #include "profile.h"
 
@@ -121,7 +123,7 @@ typedef struct ChunkScratch {
     float *chunk_samples;       /* [2 * chunk_rows][visible]: the chunk's v0 rows, then -vn */
     float *chunk_hidden;        /* [chunk_rows][hidden]: the chunk's h0 */
     float *update_hidden;       /* [2 * batch_size][hidden]: h0 (from hidden_bytes), then hnp
-                                   (not with bit_counts, whose sgemm reads the batch's hnp) */
+                                   (not with bit_counts, whose product reads the batch's hnp) */
     float *update_visible;      /* [2 * batch_size][widest strip]: a strip's v0, then -vn (with
                                    bit_counts only -vn, v0 going to bits) */
     float *weights_transposed;  /* [visible][rbm_product_stride(hidden)]: W^T, this batch's
@@ -177,10 +179,10 @@ void rbm_cd_product_tn(float *out, int64_t out_stride, float beta, float alpha,
                        const Shape *shape);
 /* velocity (rows x columns, `velocity_stride` apart) = momentum * velocity + [h0; hnp]^T [v0; -vn]
  * / B for the batch's B rows: `hidden` is [2B][hidden_stride] (h0 rows, then hnp), `visible`
- * [2B][visible_stride] (v0 rows, then -vn), one float32 sgemm with K = 2B. With bit_counts the
+ * [2B][visible_stride] (v0 rows, then -vn), one float32 product with K = 2B. With bit_counts the
  * h0^T v0 half is the exact bit counts of hidden_bits (`rows` columns of h0) and visible_bits
  * (`columns` of v0), packed by the caller, and `hidden` and `visible` are only the hnp and -vn
- * rows ([B][stride]), one sgemm with K = B added on top. */
+ * rows ([B][stride]), one product with K = B added on top. */
 void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidden,
                      int64_t hidden_stride, const float *visible, int64_t visible_stride,
                      const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t rows,
@@ -230,6 +232,30 @@ static inline int64_t rbm_strip_start(int64_t visible, int64_t strips, int64_t s
 {
     const int64_t start = visible * strip / strips;
     return visible >= 16 * strips && strip < strips ? start / 16 * 16 : start;
+}
+
+/* The most columns an update strip has (split = rows) */
+static inline int64_t rbm_widest_column_strip(int64_t visible, int64_t strips)
+{
+    int64_t widest = 0;
+    for (int64_t strip = 0; strip < strips; strip++) {
+        const int64_t width = rbm_strip_start(visible, strips, strip + 1) -
+                              rbm_strip_start(visible, strips, strip);
+        widest = width > widest ? width : widest;
+    }
+    return widest;
+}
+
+/* The most hidden units a strip of split = hidden has: ceil(hidden / strips) */
+static inline int64_t rbm_widest_hidden_strip(const Shape *shape)
+{
+    return (shape->hidden + shape->strips - 1) / shape->strips;
+}
+
+/* The row stride of split = hidden's W_s^T (BatchBuffers.strip_weights_transposed) */
+static inline int64_t rbm_strip_transposed_stride(const Shape *shape)
+{
+    return rbm_product_stride(rbm_widest_hidden_strip(shape));
 }
 
 /* Update unit `strip`: columns [rbm_strip_start(strip), rbm_strip_start(strip + 1)) of W

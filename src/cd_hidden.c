@@ -48,9 +48,9 @@ static void strip_forward(float *out, float alpha, const float *samples, const B
 {
     const int64_t V = shape->visible, B = batch->rows;
     if (shape->transposed_forward) {
-        const int64_t stride = rbm_product_stride((shape->hidden + shape->strips - 1) / shape->strips);
-        rbm_product_nn(out, n, alpha, samples, V, batch->strip_weights_transposed + strip * V * stride,
-                       stride, B, n, V);
+        const int64_t stride = rbm_strip_transposed_stride(shape);
+        rbm_product_nn(out, n, alpha, samples, V,
+                       batch->strip_weights_transposed + strip * V * stride, stride, B, n, V);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)n, (int)V, alpha, samples,
                     (int)V, params->weights + first * V, (int)V, 0.0f, out, (int)n);
@@ -126,7 +126,7 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     if (shape->transposed_forward) { /* W_s^T, for this batch's forward products */
-        const int64_t stride = rbm_product_stride((H + shape->strips - 1) / shape->strips);
+        const int64_t stride = rbm_strip_transposed_stride(shape);
         rbm_transpose(batch->strip_weights_transposed + strip * V * stride, stride,
                       params->weights + first * V, V, n, V);
     }
@@ -267,8 +267,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
                         first, end, timer);
         return;
     }
-    /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one sgemm, K = 2B, or
-     * with bit_counts the bit counts of h0_s^T v0 and an sgemm of the rest, K = B */
+    /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one product, K = 2B,
+     * or with bit_counts the bit counts of h0_s^T v0 and a product of the rest, K = B */
     const float inverse_rows = 1.0f / (float)B;
     const bool bits = shape->bit_counts;
     if (bits && !shape->products_only) { /* the strip's columns of h0 */

@@ -81,8 +81,8 @@ void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_s
                 if (row + 16 + r < rows) /* the next block of rows, from memory if it must */
                     _mm_prefetch((const char *)(in + (row + 16 + r) * in_stride + column),
                                  _MM_HINT_T0);
-                tile[r] = r < height ? _mm512_maskz_loadu_ps(load, in + (row + r) * in_stride + column)
-                                     : _mm512_setzero_ps();
+                const float *line = in + (row + r) * in_stride + column;
+                tile[r] = r < height ? _mm512_maskz_loadu_ps(load, line) : _mm512_setzero_ps();
             }
             transpose_16x16(tile);
             for (int64_t c = 0; c < width; c++)
@@ -111,7 +111,7 @@ ALWAYS_INLINE void nn_block(float *out, int64_t out_stride, __m512 alpha, const 
                             const float *right, int64_t right_stride, int64_t depth,
                             __mmask16 low, __mmask16 high, int block_rows)
 {
-    __m512 sum_low[TN_ROWS], sum_high[TN_ROWS]; /* the larger block: the remainder cases go up to 11 */
+    __m512 sum_low[NN_ROWS], sum_high[NN_ROWS];
     for (int r = 0; r < block_rows; r++)
         sum_low[r] = sum_high[r] = _mm512_setzero_ps();
     for (int64_t k = 0; k < depth; k++) {
@@ -160,8 +160,10 @@ ALWAYS_INLINE void tn_block(float *out, int64_t out_stride, __m512 beta, __m512 
 
 /* The last rows of a panel, fewer than a block: one inlined copy per count, so the sums stay
  * in registers */
-#define REMAINDER_CASES(CALL)                                                                    \
-    CALL(1) CALL(2) CALL(3) CALL(4) CALL(5) CALL(6) CALL(7) CALL(8) CALL(9) CALL(10) CALL(11)
+#define NN_REMAINDER_CASES(CALL)                                                                 \
+    CALL(1) CALL(2) CALL(3) CALL(4) CALL(5) CALL(6) CALL(7) CALL(8) CALL(9)
+#define TN_REMAINDER_CASES(CALL) NN_REMAINDER_CASES(CALL) CALL(10) CALL(11)
+_Static_assert(NN_ROWS == 10 && TN_ROWS == 12, "the remainder cases cover 1 to ROWS - 1");
 
 void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
@@ -184,7 +186,7 @@ void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *le
         nn_block(block_out, out_stride, alpha_vector, block_left, left_stride, right + column,   \
                  right_stride, depth, low, high, n);                                             \
         break;
-            REMAINDER_CASES(NN_CASE)
+            NN_REMAINDER_CASES(NN_CASE)
 #undef NN_CASE
         default:
             break;
@@ -212,7 +214,7 @@ void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, con
         tn_block(block_out, out_stride, beta_vector, alpha_vector, left + row, left_stride,     \
                  right + column, right_stride, depth, low, high, n);                             \
         break;
-            REMAINDER_CASES(TN_CASE)
+            TN_REMAINDER_CASES(TN_CASE)
 #undef TN_CASE
         default:
             break;

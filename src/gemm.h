@@ -3,7 +3,8 @@
  * reconstruction h0 W (rbm_product_nn) and the gradient [h0; hnp]^T [v0; -vn]
  * (rbm_product_tn). Both are register-blocked AVX-512 kernels that read their operands where
  * they lie: no packing, which is what OpenBLAS spends time on for products this small
- * (BENCHMARKS.md, "Session 7"). The forward product v0 W^T stays with OpenBLAS.
+ * (BENCHMARKS.md, "Session 7"). The forward product v0 W^T is rbm_product_nn too, on a W^T
+ * made once per batch (rbm_transpose): the trainer runs no OpenBLAS product with AVX-512.
  *
  * Same bits wherever a block starts: every output element is one fused multiply-add chain
  * over the depth, in ascending order from 0, whatever rows and columns surround it. So the
@@ -30,7 +31,8 @@ void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *le
                     int64_t depth);
 
 /* out[rows][columns] = beta * out + alpha * (left[depth][rows]^T . right[depth][columns]),
- * each element as beta * out + alpha * sum, two products and one sum, rounded each */
+ * each element as beta * out + alpha * sum, two products and one sum, rounded each. Unlike
+ * BLAS, beta = 0 still reads out (0 * NaN is NaN). */
 void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
                     int64_t columns, int64_t depth);

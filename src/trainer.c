@@ -47,7 +47,8 @@ static float *aligned_floats(size_t count)
 }
 
 typedef struct Workspace {
-    float *parameter_memory; /* params then velocity, each [H*V | H | V] */
+    float *parameter_memory; /* params then velocity, each [H*V | H | V], the velocity on a cache
+                                line of its own (so are its update strips' columns where W's are) */
     Parameters params, velocity;
     BatchBuffers batch;      /* the batch-wide statistics, shared by all workers */
     ChunkScratch *scratch;   /* [threads] */
@@ -116,7 +117,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
     const size_t work_rows = shape->split_hidden && R < 3 ? 3 : R;
     const size_t error_units = shape->split_hidden && strips > chunks ? strips : chunks;
     w->threads = threads;
-    w->parameter_memory = aligned_floats(2 * parameter_count);
+    const size_t velocity_offset = (parameter_count + 15) / 16 * 16;
+    w->parameter_memory = aligned_floats(velocity_offset + parameter_count);
     /* split = hidden, and byte_handover, keep the samples as bytes, and each worker its own
      * float copy; hnp stays in hidden_stats */
     const bool bytes = shape->split_hidden || shape->byte_handover;
@@ -142,11 +144,11 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
                               !(w->batch.chain_hidden = aligned_floats(B * H))))
             return -ENOMEM;
     }
-    const size_t widest_hidden = (H + strips - 1) / strips; /* ceil(H / strips) */
     if (shape->transposed_forward && shape->split_hidden &&
         !(w->batch.strip_weights_transposed =
-              aligned_floats(strips * V * (size_t)rbm_product_stride((int64_t)widest_hidden))))
+              aligned_floats(strips * V * (size_t)rbm_strip_transposed_stride(shape))))
         return -ENOMEM;
+    const size_t widest_columns = (size_t)rbm_widest_column_strip((int64_t)V, (int64_t)strips);
     if (bytes && !(w->batch.sample_bytes = aligned_bytes(2 * B * (size_t)rbm_byte_stride(V))))
         return -ENOMEM;
     if (shape->byte_handover &&
@@ -167,24 +169,18 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         if (chain_samples && !shape->split_hidden &&
             !(s->hidden_sample = aligned_floats(R * H)))
             return -ENOMEM;
-        const size_t widest_strip = (H + strips - 1) / strips; /* ceil(H / strips) */
+        const size_t widest_strip = (size_t)rbm_widest_hidden_strip(shape);
         if (shape->split_hidden && (!(s->strip_work = aligned_floats(B * widest_strip)) ||
                                     !(s->visible_samples = aligned_floats(2 * B * V))))
             return -ENOMEM;
-        if (shape->transposed_forward && !shape->split_hidden &&
+        /* W^T for the workers that take sampling units (chunks are handed out round-robin) */
+        if (shape->transposed_forward && !shape->split_hidden && (size_t)t < chunks &&
             !(s->weights_transposed = aligned_floats(V * (size_t)rbm_product_stride((int64_t)H))))
             return -ENOMEM;
         const size_t words = (B + 63) / 64;
         if (shape->bit_counts && (!(s->hidden_bits = rbm_calloc(words * H, sizeof(uint64_t))) ||
                                   !(s->visible_bits = rbm_calloc(words * V, sizeof(uint64_t)))))
             return -ENOMEM;
-        size_t widest_columns = 0; /* of the update strips (rbm_strip_start) */
-        for (size_t strip = 0; strip < strips; strip++) {
-            const int64_t first = rbm_strip_start((int64_t)V, (int64_t)strips, (int64_t)strip);
-            const size_t width =
-                (size_t)(rbm_strip_start((int64_t)V, (int64_t)strips, (int64_t)strip + 1) - first);
-            widest_columns = width > widest_columns ? width : widest_columns;
-        }
         if (shape->byte_handover && (!(s->chunk_samples = aligned_floats(2 * R * V)) ||
                                      !(s->chunk_hidden = aligned_floats(R * H)) ||
                                      (!shape->bit_counts &&
@@ -197,7 +193,7 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         s->position = 0;
     }
     point_parameters(&w->params, w->parameter_memory, (int64_t)V, (int64_t)H);
-    point_parameters(&w->velocity, w->parameter_memory + parameter_count, (int64_t)V, (int64_t)H);
+    point_parameters(&w->velocity, w->parameter_memory + velocity_offset, (int64_t)V, (int64_t)H);
     return 0;
 }
 
@@ -263,9 +259,11 @@ void rbm_profile_free(RbmProfile *profile)
 
 int64_t rbm_auto_strips(int64_t visible, int64_t hidden)
 {
-    /* A power of two near H*V / 2^17: each strip's sgemm keeps at least ~64k weights, so the
-     * re-packing of the batch's hidden statistics per strip stays cheap, and powers of two
-     * split evenly over 1, 2, 4, 8... workers. From the shape only, never from the threads. */
+    /* A power of two near H*V / 2^17: each strip keeps at least ~64k weights, so that what a
+     * strip costs beyond its product (reading the batch's hidden statistics, OpenBLAS's
+     * packing of them without AVX-512) stays small, and powers of two split evenly over 1, 2,
+     * 4, 8... workers. From the shape only, never from the threads. (Session 7: 8 strips were
+     * no faster than 2 at 784 x 300 at 2 threads, handed out on demand or not.) */
     double ratio = (double)visible * (double)hidden / 131072.0;
     int64_t strips = 1;
     while (strips < 64 && (double)strips * 1.41421356 < ratio)
@@ -598,7 +596,7 @@ int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visi
 }
 
 /* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
- * and nothing else (the sgemm floor that rbm bench compares against). */
+ * and nothing else (rbm bench's floors: OpenBLAS's, or the own kernels'). */
 int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
                     const RbmTrainHooks *hooks, const LayerJob *job, RbmError *error)
 {

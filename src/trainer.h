@@ -1,5 +1,5 @@
 /* Internal: the trainer of one RBM (src/trainer.c), used by rbm_train for a single RBM and for
- * each layer of a stack (src/stack.c), and by rbm_measure_floor. */
+ * each layer of a stack (src/stack.c), and by rbm_measure_floor and rbm_measure_own_floor. */
 #ifndef RBM_TRAINER_H
 #define RBM_TRAINER_H
 
@@ -17,7 +17,8 @@ typedef struct LayerJob {
 } LayerJob;
 
 /* Trains one RBM on `data` (settings checked by the caller); with job->products_only, runs
- * exactly the same matrix products on the same schedule and nothing else (the sgemm floor). */
+ * the same matrix products on the same schedule and nothing else (rbm bench's floors: by
+ * OpenBLAS, or with job->own_products as the trainer computes them). */
 int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
                     const RbmTrainHooks *hooks, const LayerJob *job, RbmError *error);
 

@@ -30,19 +30,26 @@ static float *random_floats(size_t n, bool binary, Pcg32 *rng)
     return values;
 }
 
-static float *guarded(size_t n)
+/* rows x stride floats of GUARD, with a row of GUARD before and after them: returns the first
+ * row (free with free_guarded) */
+static float *guarded(int64_t rows, int64_t stride)
 {
-    float *values = malloc(n * sizeof *values);
+    float *values = malloc((size_t)((rows + 2) * stride) * sizeof *values);
     assert_non_null(values);
-    for (size_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < (rows + 2) * stride; i++)
         values[i] = GUARD;
-    return values;
+    return values + stride;
 }
 
-/* out and expected hold rows x columns in stride; the padding must still be GUARD */
+static void free_guarded(float *values, int64_t stride) { free(values - stride); }
+
+/* out and expected hold rows x columns in stride; the padding, and the rows before and after,
+ * must still be GUARD */
 static void assert_same(const float *out, const float *expected, int64_t rows, int64_t columns,
                         int64_t stride, int64_t depth)
 {
+    for (int64_t j = 0; j < stride; j++)
+        assert_true(out[j - stride] == GUARD && out[rows * stride + j] == GUARD);
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < stride; j++) {
             const float got = out[i * stride + j], want = expected[i * stride + j];
@@ -59,7 +66,9 @@ static void assert_same(const float *out, const float *expected, int64_t rows, i
         }
 }
 
-static const int64_t row_counts[] = {1, 2, 9, 10, 11, 12, 13, 23, 25, 50};
+/* every remainder of both kernels' row blocks (10 and 12 rows), and a chunk of 50 */
+static const int64_t row_counts[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                     14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 50};
 static const int64_t column_counts[] = {1, 5, 15, 16, 17, 31, 32, 33, 48, 100};
 static const int64_t depths[] = {0, 1, 3, 16, 77, 300};
 #define COUNT(array) (sizeof array / sizeof array[0])
@@ -74,11 +83,12 @@ static void test_product_nn(void **state)
             for (size_t c = 0; c < COUNT(depths); c++) {
                 const int64_t rows = row_counts[a], columns = column_counts[b], depth = depths[c];
                 const int64_t left_stride = depth + 3, right_stride = columns + 7;
-                const int64_t out_stride = columns + 5;
+                /* the trainer's outputs are dense; others leave columns past the output */
+                const int64_t out_stride = (a + b + c) % 2 ? columns : columns + 5;
                 float *left = random_floats((size_t)(rows * left_stride), c % 2 == 0, &rng);
                 float *right = random_floats((size_t)(depth * right_stride), false, &rng);
-                float *out = guarded((size_t)(rows * out_stride));
-                float *expected = guarded((size_t)(rows * out_stride));
+                float *out = guarded(rows, out_stride);
+                float *expected = guarded(rows, out_stride);
                 const float alpha = (a + b) % 2 ? -1.0f : 1.0f;
                 rbm_product_nn(out, out_stride, alpha, left, left_stride, right, right_stride,
                                rows, columns, depth);
@@ -87,8 +97,8 @@ static void test_product_nn(void **state)
                 assert_same(out, expected, rows, columns, out_stride, depth);
                 free(left);
                 free(right);
-                free(out);
-                free(expected);
+                free_guarded(out, out_stride);
+                free_guarded(expected, out_stride);
             }
 }
 
@@ -103,11 +113,12 @@ static void test_product_tn(void **state)
             for (size_t c = 0; c < COUNT(depths); c++) {
                 const int64_t rows = row_counts[a], columns = column_counts[b], depth = depths[c];
                 const int64_t left_stride = rows + 2, right_stride = columns + 9;
-                const int64_t out_stride = columns + 4;
+                const int64_t out_stride = (a + b + c) % 2 ? columns : columns + 4;
+                /* 0/1 samples on one side at most: two 0/1 sides sum exactly in any order */
                 float *left = random_floats((size_t)(depth * left_stride), c % 2 == 1, &rng);
-                float *right = random_floats((size_t)(depth * right_stride), c % 3 == 0, &rng);
-                float *out = guarded((size_t)(rows * out_stride));
-                float *expected = guarded((size_t)(rows * out_stride));
+                float *right = random_floats((size_t)(depth * right_stride), c == 2, &rng);
+                float *out = guarded(rows, out_stride);
+                float *expected = guarded(rows, out_stride);
                 for (int64_t i = 0; i < rows; i++) /* the velocity the product updates */
                     for (int64_t j = 0; j < columns; j++)
                         out[i * out_stride + j] = expected[i * out_stride + j] =
@@ -120,8 +131,8 @@ static void test_product_tn(void **state)
                 assert_same(out, expected, rows, columns, out_stride, depth);
                 free(left);
                 free(right);
-                free(out);
-                free(expected);
+                free_guarded(out, out_stride);
+                free_guarded(expected, out_stride);
             }
 }
 
@@ -143,8 +154,8 @@ static void test_products_independent_of_split(void **state)
     assert_non_null(part);
     rbm_product_nn(whole, columns, 1.0f, left, depth, right, columns, rows, columns, depth);
     rbm_product_nn(part + 7 * columns + 19, columns, 1.0f, left + 7 * depth, depth, right + 19,
-                   columns, 30, 205, depth);
-    for (int64_t i = 7; i < 37; i++)
+                   columns, 27, 205, depth); /* 2 blocks and a remainder of 7 rows */
+    for (int64_t i = 7; i < 34; i++)
         assert_memory_equal(part + i * columns + 19, whole + i * columns + 19, 205 * sizeof(float));
     rbm_product_tn(whole, columns, 0.5f, 0.25f, left, rows, right, columns, rows, columns, depth);
     memcpy(part, whole, (size_t)(rows * columns) * sizeof(float));
@@ -168,16 +179,18 @@ static void test_transpose(void **state)
         const int64_t in_stride = columns + 3, out_stride = rbm_product_stride(rows);
         assert_true(out_stride >= rows && out_stride % 16 == 0 && out_stride % 256 != 0);
         float *in = malloc((size_t)(rows * in_stride) * sizeof *in);
-        float *out = guarded((size_t)(columns * out_stride));
+        float *out = guarded(columns, out_stride);
         assert_non_null(in);
         for (int64_t i = 0; i < rows * in_stride; i++)
             in[i] = (float)i;
         rbm_transpose(out, out_stride, in, in_stride, rows, columns);
-        for (int64_t j = 0; j < columns; j++)
-            for (int64_t i = 0; i < out_stride; i++)
-                assert_true(out[j * out_stride + i] == (i < rows ? in[i * in_stride + j] : GUARD));
+        for (int64_t j = -1; j <= columns; j++) /* and the rows before and after */
+            for (int64_t i = 0; i < out_stride; i++) {
+                const bool inside = j >= 0 && j < columns && i < rows;
+                assert_true(out[j * out_stride + i] == (inside ? in[i * in_stride + j] : GUARD));
+            }
         free(in);
-        free(out);
+        free_guarded(out, out_stride);
     }
 }
 

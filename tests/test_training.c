@@ -568,6 +568,49 @@ static void test_threads_follow_the_units_of_work(void **state)
     rbm_dataset_free(data);
 }
 
+/* Each floor runs its own kind of products: rbm_measure_floor OpenBLAS's (whose calls pass
+ * through rbm's buffer guard, and are counted there), rbm_measure_own_floor and training the
+ * own kernels, with AVX-512 no OpenBLAS product at all. */
+static void test_floors_run_their_products(void **state)
+{
+    (void)state;
+    RbmDataset *data = make_dataset(64, 200, 5, 1);
+    RbmSettings settings;
+    rbm_default_settings(&settings);
+    strcpy(settings.train_path, "memory");
+    settings.hidden = 64;
+    settings.batch_size = 32;
+    settings.chunk_rows = 16;
+    settings.epochs = 1;
+    settings.threads = 2;
+    double seconds[1];
+    RbmError error = {{0}};
+    for (int split = 0; split < 2; split++) {
+        settings.split = split ? RBM_SPLIT_HIDDEN : RBM_SPLIT_ROWS;
+        long before = rbm_blas_guarded_calls();
+        assert_int_equal(rbm_measure_floor(&settings, data, seconds, &error), 0);
+        const long floor_calls = rbm_blas_guarded_calls() - before;
+        before = rbm_blas_guarded_calls();
+        assert_int_equal(rbm_measure_own_floor(&settings, data, seconds, &error), 0);
+        const long own_calls = rbm_blas_guarded_calls() - before;
+        before = rbm_blas_guarded_calls();
+        RbmModel *model = NULL;
+        assert_int_equal(rbm_train(&model, &settings, data, NULL, &error), 0);
+        const long training_calls = rbm_blas_guarded_calls() - before;
+        rbm_model_free(model);
+        print_message("split %d: OpenBLAS calls: floor %ld, own floor %ld, training %ld\n", split,
+                      floor_calls, own_calls, training_calls);
+        assert_true(floor_calls > 0);
+        if (RBM_PRODUCTS_OWN) {
+            assert_int_equal(own_calls, 0);
+            assert_int_equal(training_calls, 0);
+        } else {
+            assert_true(own_calls > 0 && training_calls > 0);
+        }
+    }
+    rbm_dataset_free(data);
+}
+
 /* rbm's lock around OpenBLAS's buffer table is in the call path (see src/blas.c). */
 static void test_blas_buffer_guard_is_used(void **state)
 {
@@ -595,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_update_strips_never_change_the_bits),
         cmocka_unit_test(test_threads_follow_the_units_of_work),
         cmocka_unit_test(test_blas_buffer_guard_is_used),
+        cmocka_unit_test(test_floors_run_their_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,15 +291,15 @@ RBM_API void rbm_checkpoint_path(const RbmSettings *settings, char out[RBM_PATH_
 RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
                       const RbmTrainHooks *hooks, RbmError *error);
 
-/* The sgemm floor: runs exactly the matrix products that rbm_train would run for `settings`
- * on `data` (same shapes, same split across the same threads, same barriers) and nothing
- * else, for settings->epochs epochs; epoch_seconds[epochs] receives each epoch's time. */
+/* The sgemm floor: the matrix products that rbm_train would run for `settings` on `data`, each
+ * as one single-threaded OpenBLAS sgemm of the same shape (same split across the same threads,
+ * same barriers), and nothing else, for settings->epochs epochs; epoch_seconds[epochs]
+ * receives each epoch's time. */
 RBM_API int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data,
                               double *epoch_seconds, RbmError *error);
-/* The same with the products as the trainer computes them: its own AVX-512 kernels where it
- * has them (the reconstruction and gradient products, and with split = rows the forward
- * product on a W^T made once per batch, that making included), OpenBLAS for the rest. Without
- * AVX-512, the same as rbm_measure_floor. */
+/* The same products as the trainer computes them: with AVX-512, rbm's own kernels for all of
+ * them (the forward products on a W^T made once per batch, that making included), and no
+ * OpenBLAS; without AVX-512, OpenBLAS, as rbm_measure_floor. */
 RBM_API int rbm_measure_own_floor(const RbmSettings *settings, const RbmDataset *data,
                                   double *epoch_seconds, RbmError *error);
 

@@ -1,7 +1,7 @@
 /* rbm bench: the trainer against the sgemm floor (and its own products' floor) at every thread
- * count, the write-up's
- * time-against-data-size check, linearity in epochs, and the profiler's own cost; medians of
- * repeated runs, a CSV of every figure and an SVG plot of seconds against samples. */
+ * count, the write-up's time-against-data-size check, linearity in epochs, and the profiler's
+ * own cost; medians of repeated runs, a CSV of every figure and an SVG plot of seconds against
+ * samples. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,12 +29,12 @@ void cli_bench_usage(FILE *out)
             "                 [--threads 1,2,...] [--sizes 5000,10000,...] [--csv FILE.csv]\n"
             "                 [--plot FILE.svg]\n"
             "\n"
-            "Measures, on this machine, for CONFIG's shapes: the sgemm floor (exactly the matrix\n"
-            "products of an epoch by OpenBLAS, split as the trainer splits them), the same\n"
-            "products as rbm computes them (its own AVX-512 kernels, where it has them), and the\n"
-            "trainer's epoch time at each thread count; seconds against data size with a least-squares line and\n"
-            "R^2; total time against epochs; the cost of --profile. Figures are medians over\n"
-            "the repeats.\n"
+            "Measures, on this machine, for CONFIG's shapes: the sgemm floor (the matrix products\n"
+            "of an epoch by OpenBLAS, split as the trainer splits them), the same products as\n"
+            "rbm computes them (its own AVX-512 kernels, where it has them), and the trainer's\n"
+            "epoch time at each thread count; seconds against data size with a least-squares\n"
+            "line and R^2; total time against epochs; the cost of --profile. Figures are medians\n"
+            "over the repeats.\n"
             "\n"
             "  --repeats N   runs per figure (default 5)\n"
             "  --epochs N    epochs per run (default 2)\n"
@@ -354,7 +354,7 @@ int cli_bench(int argc, char **argv)
         for (int t = 0; t < o.thread_count && result == 0; t++) {
             EpochSink sink = {samples, 0, capacity};
             for (int r = 0; r < o.repeats && result == 0; r++)
-                    result = time_run(&settings, head, o.threads[t], 1, RUN_TRAINER, 0, &sink, &wall,
+                result = time_run(&settings, head, o.threads[t], 1, RUN_TRAINER, 0, &sink, &wall,
                                   &error);
             sweep[t][s] = median(sink.seconds, sink.count);
             printf("  %10.4f", sweep[t][s]);
