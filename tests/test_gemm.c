@@ -57,8 +57,8 @@ static void assert_same(const float *out, const float *expected, int64_t rows, i
                 assert_true(got == GUARD);
             } else if (RBM_PRODUCTS_OWN) {
                 if (memcmp(&got, &want, sizeof got) != 0)
-                    fail_msg("rows %lld columns %lld depth %lld: [%lld][%lld] = %.9g, reference %.9g",
-                             (long long)rows, (long long)columns, (long long)depth, (long long)i,
+                    fail_msg("rows %lld columns %lld depth %lld: [%lld][%lld] = %.9g, "
+                             "reference %.9g", (long long)rows, (long long)columns, (long long)depth, (long long)i,
                              (long long)j, (double)got, (double)want);
             } else {
                 assert_true(fabsf(got - want) <= 1e-6f * (float)(depth + 1) * (1.0f + fabsf(want)));
