@@ -149,7 +149,8 @@ int64_t rbm_auto_strips(int64_t visible, int64_t hidden);
 /* split = hidden (cd_hidden.c): the phases of a batch, each over its units, with a barrier
  * between phases. 1: rbm_hidden_sample_visible over row chunks; 2: rbm_hidden_forward over
  * hidden strips; then for step = 1..cd_steps, 3: rbm_hidden_visible_step over visible column
- * units (`strips` of them) and 4: rbm_hidden_hidden_step over hidden strips. Strip s is
+ * units (`strips` of them, from rbm_column_unit_start) and 4: rbm_hidden_hidden_step over
+ * hidden strips. Strip s is
  * hidden units [hidden * s / strips, hidden * (s + 1) / strips). */
 void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
                                const RbmDataset *data, const Shape *shape, int64_t chunk);
@@ -232,6 +233,16 @@ static inline int64_t rbm_strip_start(int64_t visible, int64_t strips, int64_t s
 {
     const int64_t start = visible * strip / strips;
     return visible >= 16 * strips && strip < strips ? start / 16 * 16 : start;
+}
+
+/* Where column unit `unit` of split = hidden's visible step starts (unit = units: where the
+ * last ends): at visible * unit / units, rounded down to 64 columns where every unit then keeps
+ * some, so that no cache line of a row's vn bytes, or of the visible-bias sums, holds two
+ * workers' columns */
+static inline int64_t rbm_column_unit_start(int64_t visible, int64_t units, int64_t unit)
+{
+    const int64_t start = visible * unit / units;
+    return visible >= 64 * units && unit < units ? start / 64 * 64 : start;
 }
 
 /* The most columns an update strip has (split = rows) */

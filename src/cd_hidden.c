@@ -33,7 +33,7 @@ static double gemm_flops(int64_t m, int64_t n, int64_t k)
     return 2.0 * (double)m * (double)n * (double)k;
 }
 
-/* Hidden units [first, end) of strip `strip`; columns of unit `unit` likewise for visible. */
+/* Hidden units [first, end) of strip `strip` */
 static void range_of(int64_t size, int64_t units, int64_t unit, int64_t *first, int64_t *end)
 {
     *first = size * unit / units;
@@ -182,7 +182,8 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
         return;
     const int64_t V = shape->visible, B = batch->rows;
     int64_t first, end;
-    range_of(V, shape->strips, unit, &first, &end);
+    first = rbm_column_unit_start(V, shape->strips, unit);
+    end = rbm_column_unit_start(V, shape->strips, unit + 1);
     const int64_t width = end - first;
     const bool from_chains = shape->persistent && !batch->chains_start;
     const bool last = step == shape->cd_steps;
@@ -214,8 +215,7 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
             for (int64_t j = 0; j < width; j++)
                 delta[first + j] += difference[j];
         }
-        /* vn ~ Bernoulli(vnp), as plain stores: a streamed row segment's last block would
-         * write into the next unit's bytes, another worker's */
+        /* vn ~ Bernoulli(vnp), as plain stores (streaming them was no faster, session 7) */
         rbm_cd_sample_block(NULL, 0, batch->sample_bytes + (B + i) * rbm_byte_stride(V) + first, 0,
                             false, negative_vnp, 0, 1, width, scratch,
                             step_draws(shape, batch, i, step) + (uint64_t)first, 0, 1.0f);
