@@ -150,8 +150,7 @@ int64_t rbm_auto_strips(int64_t visible, int64_t hidden);
  * between phases. 1: rbm_hidden_sample_visible over row chunks; 2: rbm_hidden_forward over
  * hidden strips; then for step = 1..cd_steps, 3: rbm_hidden_visible_step over visible column
  * units (`strips` of them, from rbm_column_unit_start) and 4: rbm_hidden_hidden_step over
- * hidden strips. Strip s is
- * hidden units [hidden * s / strips, hidden * (s + 1) / strips). */
+ * hidden strips. Strip s is hidden units [hidden * s / strips, hidden * (s + 1) / strips). */
 void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
                                const RbmDataset *data, const Shape *shape, int64_t chunk);
 /* Before phase 2 (reconstruction = false) and each phase 4 (true): the worker's float copy of
