@@ -4,10 +4,12 @@
  *   forward    a chunk's v W^T: 50 x H x V; OpenBLAS on W (NoTrans, Trans), rbm_product_nn on
  *              a W^T (rbm_transpose, timed on its own: once per batch, for 2 to 4 products)
  *   reverse    a chunk's h W: 50 x V x H, both NoTrans
- *   gradient   a strip's velocity update: H x V/2 x 200 (K = 2B), Trans x NoTrans, beta 0.9
+ *   gradient   a strip's velocity update: H x V/2 x 2B, Trans x NoTrans, beta 0.9
  * GFLOP/s and microseconds per call, median of the rounds; 0/1 samples as the left operands.
+ * OpenBLAS picks its kernels here without rbm's switch to SkylakeX (src/cli/main.c): on a CPU
+ * it does not know, set OPENBLAS_CORETYPE (the header line names the core it used).
  *
- *   bench_products [HIDDEN [ROUNDS]]     (defaults: 300, 11)
+ *   bench_products [HIDDEN [ROUNDS [BATCH]]]     (defaults: 300, 11, 100)
  */
 #include <cblas.h>
 #include <stdbool.h>
@@ -18,7 +20,7 @@
 #include "gemm.h"
 #include "pcg32.h"
 
-enum { ROWS = 50, VISIBLE = 784, BATCH = 100, CALLS = 200 };
+enum { ROWS = 50, VISIBLE = 784, CALLS = 200 };
 
 static double now(void)
 {
@@ -57,8 +59,10 @@ int main(int argc, char **argv)
 {
     const int64_t H = argc > 1 ? atoll(argv[1]) : 300;
     const int rounds = argc > 2 ? atoi(argv[2]) : 11;
-    if (H < 1 || H > 8192 || rounds < 1 || rounds > 1001) {
-        fprintf(stderr, "usage: bench_products [HIDDEN (1-8192) [ROUNDS (1-1001)]]\n");
+    const int64_t BATCH = argc > 3 ? atoll(argv[3]) : 100;
+    if (H < 1 || H > 8192 || rounds < 1 || rounds > 1001 || BATCH < 1 || BATCH > 100000) {
+        fprintf(stderr, "usage: bench_products [HIDDEN (1-8192) [ROUNDS (1-1001) "
+                        "[BATCH (1-100000)]]]\n");
         return 2;
     }
     const int64_t V = VISIBLE, T = rbm_product_stride(H), strip = V / 2;
@@ -111,8 +115,9 @@ int main(int argc, char **argv)
             }
             seconds[kind][round] = (now() - start) / CALLS;
         }
-    printf("hidden %lld, visible %lld, %d rounds of %d calls, own products %s\n", (long long)H,
-           (long long)V, rounds, CALLS, RBM_PRODUCTS_OWN ? "AVX-512" : "= OpenBLAS (no AVX-512)");
+    printf("hidden %lld, visible %lld, batch %lld, %d rounds of %d calls, OpenBLAS core %s, "
+           "own products %s\n",
+           (long long)H, (long long)V, (long long)BATCH, rounds, CALLS, openblas_get_corename(), RBM_PRODUCTS_OWN ? "AVX-512" : "= OpenBLAS (no AVX-512)");
     printf("%-22s %10s %9s\n", "product", "us/call", "GFLOP/s");
     const double flops[KINDS] = {2.0 * ROWS * H * V, 2.0 * ROWS * H * V, 0, 2.0 * ROWS * V * H,
                                  2.0 * ROWS * V * H, 2.0 * H * strip * 2 * BATCH,

@@ -132,6 +132,18 @@ ALWAYS_INLINE void nn_block(float *out, int64_t out_stride, __m512 alpha, const 
     }
 }
 
+/* One row of a panel of tn's output: beta * out + alpha * sum, two products and one sum */
+ALWAYS_INLINE void tn_store(float *row, __m512 beta, __m512 alpha, __m512 sum_low,
+                            __m512 sum_high, __mmask16 low, __mmask16 high)
+{
+    const __m512 old_low = _mm512_maskz_loadu_ps(low, row);
+    const __m512 old_high = _mm512_maskz_loadu_ps(high, row + 16);
+    _mm512_mask_storeu_ps(row, low,
+                          _mm512_add_ps(_mm512_mul_ps(beta, old_low), _mm512_mul_ps(alpha, sum_low)));
+    _mm512_mask_storeu_ps(row + 16, high, _mm512_add_ps(_mm512_mul_ps(beta, old_high),
+                                                        _mm512_mul_ps(alpha, sum_high)));
+}
+
 ALWAYS_INLINE void tn_block(float *out, int64_t out_stride, __m512 beta, __m512 alpha,
                             const float *left, int64_t left_stride, const float *right,
                             int64_t right_stride, int64_t depth, __mmask16 low, __mmask16 high,
@@ -150,14 +162,35 @@ ALWAYS_INLINE void tn_block(float *out, int64_t out_stride, __m512 beta, __m512 
             sum_high[r] = _mm512_fmadd_ps(factor, right_high, sum_high[r]);
         }
     }
+    for (int r = 0; r < block_rows; r++)
+        tn_store(out + r * out_stride, beta, alpha, sum_low[r], sum_high[r], low, high);
+}
+
+/* tn_block over a slice of the depth, for deep products: the sums start from, and go back to,
+ * `carried` (block_rows x PANEL floats, 64-byte aligned), so that the next slice continues the
+ * same chains. A float stored and loaded again is the same float: the bits do not change. */
+ALWAYS_INLINE void tn_block_carried(float *carried, const float *left, int64_t left_stride,
+                                    const float *right, int64_t right_stride, int64_t depth,
+                                    __mmask16 low, __mmask16 high, int block_rows)
+{
+    __m512 sum_low[TN_ROWS], sum_high[TN_ROWS];
     for (int r = 0; r < block_rows; r++) {
-        float *row = out + r * out_stride;
-        const __m512 old_low = _mm512_maskz_loadu_ps(low, row);
-        const __m512 old_high = _mm512_maskz_loadu_ps(high, row + 16);
-        _mm512_mask_storeu_ps(row, low, _mm512_add_ps(_mm512_mul_ps(beta, old_low),
-                                                      _mm512_mul_ps(alpha, sum_low[r])));
-        _mm512_mask_storeu_ps(row + 16, high, _mm512_add_ps(_mm512_mul_ps(beta, old_high),
-                                                            _mm512_mul_ps(alpha, sum_high[r])));
+        sum_low[r] = _mm512_load_ps(carried + r * PANEL);
+        sum_high[r] = _mm512_load_ps(carried + r * PANEL + 16);
+    }
+    for (int64_t k = 0; k < depth; k++) {
+        const __m512 right_low = _mm512_maskz_loadu_ps(low, right + k * right_stride);
+        const __m512 right_high = _mm512_maskz_loadu_ps(high, right + k * right_stride + 16);
+        const float *left_row = left + k * left_stride;
+        for (int r = 0; r < block_rows; r++) {
+            const __m512 factor = _mm512_set1_ps(left_row[r]);
+            sum_low[r] = _mm512_fmadd_ps(factor, right_low, sum_low[r]);
+            sum_high[r] = _mm512_fmadd_ps(factor, right_high, sum_high[r]);
+        }
+    }
+    for (int r = 0; r < block_rows; r++) {
+        _mm512_store_ps(carried + r * PANEL, sum_low[r]);
+        _mm512_store_ps(carried + r * PANEL + 16, sum_high[r]);
     }
 }
 
@@ -197,11 +230,101 @@ void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *le
     }
 }
 
+/* A deep gradient (2B = 2000 rows of samples at batch 1000, say), block by block as above,
+ * reads each block's 12 columns of `left` along the whole depth, once per panel: a line per
+ * row, rows 1.2 KB apart, from beyond L2 once `left` outgrows it; and each panel of `right`,
+ * rows 3 KB apart. On the lent 16-core Intel machine the product ran at half OpenBLAS's speed
+ * (BENCHMARKS.md, "Session 8"). From DEEP on, the depth goes in slices of DEPTH_SLICE: a slice
+ * of a group of GROUP_ROWS rows of `left` is read by a group of GROUP_PANELS panels while it is
+ * in cache, and each panel's slice of `right` is first copied to 16 KiB of contiguous floats
+ * (`packed`) that the group's blocks then read from L1. The sums wait in `carried` between
+ * slices: a float stored and loaded again is the same float, so every element is still one
+ * chain in ascending order, and the bits are those of the blocks above. Stack: 64 KiB. */
+enum { DEPTH_SLICE = 128, GROUP_ROWS = 8 * TN_ROWS, GROUP_PANELS = 4, DEEP = 512 };
+
+/* One slice of the depth for one panel and a group of rows, sums in `carried`. Not inlined:
+ * inside product_tn_deep's loops GCC ran out of registers and kept the block's pointers on
+ * the stack (13 stack accesses per step of the depth). */
+static __attribute__((noinline)) void tn_slice(float *carried, const float *left,
+                                               int64_t left_stride, const float *right,
+                                               int64_t right_stride, int64_t rows,
+                                               int64_t depth, __mmask16 low, __mmask16 high)
+{
+    int64_t row = 0;
+    for (; row + TN_ROWS <= rows; row += TN_ROWS)
+        tn_block_carried(carried + row * PANEL, left + row, left_stride, right, right_stride,
+                         depth, low, high, TN_ROWS);
+    switch (rows - row) {
+#define TN_CARRIED_CASE(n)                                                                       \
+    case n:                                                                                      \
+        tn_block_carried(carried + row * PANEL, left + row, left_stride, right, right_stride,   \
+                         depth, low, high, n);                                                   \
+        break;
+        TN_REMAINDER_CASES(TN_CARRIED_CASE)
+#undef TN_CARRIED_CASE
+    default:
+        break;
+    }
+}
+
+static void product_tn_deep(float *out, int64_t out_stride, __m512 beta, __m512 alpha,
+                            const float *left, int64_t left_stride, const float *right,
+                            int64_t right_stride, int64_t rows, int64_t columns, int64_t depth)
+{
+    _Alignas(64) float carried[GROUP_PANELS][GROUP_ROWS * PANEL]; /* 48 KiB */
+    _Alignas(64) float packed[DEPTH_SLICE * PANEL];                /* 16 KiB */
+    for (int64_t first_row = 0; first_row < rows; first_row += GROUP_ROWS) {
+        const int64_t group_rows = rows - first_row < GROUP_ROWS ? rows - first_row : GROUP_ROWS;
+        for (int64_t first_column = 0; first_column < columns;
+             first_column += GROUP_PANELS * PANEL) {
+            const int64_t panels = (columns - first_column + PANEL - 1) / PANEL < GROUP_PANELS
+                                       ? (columns - first_column + PANEL - 1) / PANEL
+                                       : GROUP_PANELS;
+            for (int64_t p = 0; p < panels; p++)
+                for (int64_t i = 0; i < group_rows * PANEL; i++)
+                    carried[p][i] = 0.0f;
+            for (int64_t slice = 0; slice < depth; slice += DEPTH_SLICE) {
+                const int64_t slice_depth =
+                    depth - slice < DEPTH_SLICE ? depth - slice : DEPTH_SLICE;
+                const float *slice_left = left + slice * left_stride + first_row;
+                for (int64_t p = 0; p < panels; p++) {
+                    const int64_t column = first_column + p * PANEL;
+                    __mmask16 low, high;
+                    panel_masks(columns - column < PANEL ? columns - column : PANEL, &low, &high);
+                    const float *slice_right = right + slice * right_stride + column;
+                    for (int64_t k = 0; k < slice_depth; k++) { /* zeros past the columns */
+                        const float *line = slice_right + k * right_stride;
+                        _mm512_store_ps(packed + k * PANEL, _mm512_maskz_loadu_ps(low, line));
+                        _mm512_store_ps(packed + k * PANEL + 16,
+                                        _mm512_maskz_loadu_ps(high, line + 16));
+                    }
+                    tn_slice(carried[p], slice_left, left_stride, packed, PANEL, group_rows,
+                             slice_depth, low, high);
+                }
+            }
+            for (int64_t p = 0; p < panels; p++) {
+                const int64_t column = first_column + p * PANEL;
+                __mmask16 low, high;
+                panel_masks(columns - column < PANEL ? columns - column : PANEL, &low, &high);
+                for (int64_t r = 0; r < group_rows; r++)
+                    tn_store(out + (first_row + r) * out_stride + column, beta, alpha,
+                             _mm512_load_ps(carried[p] + r * PANEL),
+                             _mm512_load_ps(carried[p] + r * PANEL + 16), low, high);
+            }
+        }
+    }
+}
+
 void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
                     int64_t columns, int64_t depth)
 {
     const __m512 beta_vector = _mm512_set1_ps(beta), alpha_vector = _mm512_set1_ps(alpha);
+    if (depth >= DEEP) {
+        product_tn_deep(out, out_stride, beta_vector, alpha_vector, left, left_stride, right,
+                        right_stride, rows, columns, depth);
+        return;
+    }
     for (int64_t column = 0; column < columns; column += PANEL) {
         __mmask16 low, high;
         panel_masks(columns - column < PANEL ? columns - column : PANEL, &low, &high);

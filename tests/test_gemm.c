@@ -66,11 +66,14 @@ static void assert_same(const float *out, const float *expected, int64_t rows, i
         }
 }
 
-/* every remainder of both kernels' row blocks (10 and 12 rows), and a chunk of 50 */
-static const int64_t row_counts[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
-                                     14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 50};
-static const int64_t column_counts[] = {1, 5, 15, 16, 17, 31, 32, 33, 48, 100};
-static const int64_t depths[] = {0, 1, 3, 16, 77, 300};
+/* every remainder of both kernels' row blocks (10 and 12 rows), a chunk of 50, and more than
+ * a deep product's group of rows (96) */
+static const int64_t row_counts[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+                                     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 50, 110};
+/* up to more than a deep product's group of columns (128) */
+static const int64_t column_counts[] = {1, 5, 15, 16, 17, 31, 32, 33, 48, 100, 161};
+/* 600: rbm_product_tn in slices (DEEP is 512), the last one partial */
+static const int64_t depths[] = {0, 1, 3, 16, 77, 300, 600};
 #define COUNT(array) (sizeof array / sizeof array[0])
 
 static void test_product_nn(void **state)
