@@ -59,10 +59,10 @@ int main(int argc, char **argv)
 {
     const int64_t H = argc > 1 ? atoll(argv[1]) : 300;
     const int rounds = argc > 2 ? atoi(argv[2]) : 11;
-    const int64_t BATCH = argc > 3 ? atoll(argv[3]) : 100;
-    if (H < 1 || H > 8192 || rounds < 1 || rounds > 1001 || BATCH < 1 || BATCH > 100000) {
+    const int64_t batch = argc > 3 ? atoll(argv[3]) : 100;
+    if (H < 1 || H > 8192 || rounds < 1 || rounds > 1001 || batch < 1 || batch > 10000) {
         fprintf(stderr, "usage: bench_products [HIDDEN (1-8192) [ROUNDS (1-1001) "
-                        "[BATCH (1-100000)]]]\n");
+                        "[BATCH (1-10000)]]]\n");
         return 2;
     }
     const int64_t V = VISIBLE, T = rbm_product_stride(H), strip = V / 2;
@@ -73,8 +73,8 @@ int main(int argc, char **argv)
     float *visible = floats((size_t)(ROWS * V), true, &rng);
     float *hidden = floats((size_t)(ROWS * H), true, &rng);
     float *out = floats((size_t)(ROWS * (V > H ? V : H)), false, &rng);
-    float *stats_hidden = floats((size_t)(2 * BATCH * H), true, &rng);
-    float *stats_visible = floats((size_t)(2 * BATCH * V), true, &rng);
+    float *stats_hidden = floats((size_t)(2 * batch * H), true, &rng);
+    float *stats_visible = floats((size_t)(2 * batch * V), true, &rng);
     float *velocity = floats((size_t)(H * V), false, &rng);
     rbm_transpose(transposed, T, weights, V, H, V);
     static double seconds[KINDS][1001];
@@ -102,12 +102,12 @@ int main(int argc, char **argv)
                     break;
                 case GRADIENT_BLAS:
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)H, (int)strip,
-                                2 * BATCH, 0.01f, stats_hidden, (int)H, stats_visible, (int)V,
+                                2 * batch, 0.01f, stats_hidden, (int)H, stats_visible, (int)V,
                                 0.9f, velocity, (int)V);
                     break;
                 case GRADIENT_OWN:
                     rbm_product_tn(velocity, V, 0.9f, 0.01f, stats_hidden, H, stats_visible, V, H,
-                                   strip, 2 * BATCH);
+                                   strip, 2 * batch);
                     break;
                 default:
                     break;
@@ -117,11 +117,12 @@ int main(int argc, char **argv)
         }
     printf("hidden %lld, visible %lld, batch %lld, %d rounds of %d calls, OpenBLAS core %s, "
            "own products %s\n",
-           (long long)H, (long long)V, (long long)BATCH, rounds, CALLS, openblas_get_corename(), RBM_PRODUCTS_OWN ? "AVX-512" : "= OpenBLAS (no AVX-512)");
+           (long long)H, (long long)V, (long long)batch, rounds, CALLS, openblas_get_corename(),
+           RBM_PRODUCTS_OWN ? "AVX-512" : "= OpenBLAS (no AVX-512)");
     printf("%-22s %10s %9s\n", "product", "us/call", "GFLOP/s");
     const double flops[KINDS] = {2.0 * ROWS * H * V, 2.0 * ROWS * H * V, 0, 2.0 * ROWS * V * H,
-                                 2.0 * ROWS * V * H, 2.0 * H * strip * 2 * BATCH,
-                                 2.0 * H * strip * 2 * BATCH};
+                                 2.0 * ROWS * V * H, 2.0 * H * strip * 2 * batch,
+                                 2.0 * H * strip * 2 * batch};
     for (Kind kind = 0; kind < KINDS; kind++) {
         qsort(seconds[kind], (size_t)rounds, sizeof(double), by_value);
         const double median = seconds[kind][rounds / 2];

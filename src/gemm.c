@@ -138,8 +138,8 @@ ALWAYS_INLINE void tn_store(float *row, __m512 beta, __m512 alpha, __m512 sum_lo
 {
     const __m512 old_low = _mm512_maskz_loadu_ps(low, row);
     const __m512 old_high = _mm512_maskz_loadu_ps(high, row + 16);
-    _mm512_mask_storeu_ps(row, low,
-                          _mm512_add_ps(_mm512_mul_ps(beta, old_low), _mm512_mul_ps(alpha, sum_low)));
+    _mm512_mask_storeu_ps(row, low, _mm512_add_ps(_mm512_mul_ps(beta, old_low),
+                                                  _mm512_mul_ps(alpha, sum_low)));
     _mm512_mask_storeu_ps(row + 16, high, _mm512_add_ps(_mm512_mul_ps(beta, old_high),
                                                         _mm512_mul_ps(alpha, sum_high)));
 }
@@ -267,9 +267,11 @@ static __attribute__((noinline)) void tn_slice(float *carried, const float *left
     }
 }
 
-static void product_tn_deep(float *out, int64_t out_stride, __m512 beta, __m512 alpha,
-                            const float *left, int64_t left_stride, const float *right,
-                            int64_t right_stride, int64_t rows, int64_t columns, int64_t depth)
+/* Not inlined, so that rbm_product_tn's shallow products do not reserve its 64 KiB of stack */
+static __attribute__((noinline)) void
+product_tn_deep(float *out, int64_t out_stride, __m512 beta, __m512 alpha, const float *left,
+                int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
+                int64_t columns, int64_t depth)
 {
     _Alignas(64) float carried[GROUP_PANELS][GROUP_ROWS * PANEL]; /* 48 KiB */
     _Alignas(64) float packed[DEPTH_SLICE * PANEL];                /* 16 KiB */

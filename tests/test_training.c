@@ -384,6 +384,51 @@ static void test_options_same_bits_any_thread_count(void **state)
     rbm_dataset_free(data);
 }
 
+/* Batches of 600 rows: the gradient's depth (1,200; 600 with bit_counts) takes rbm_product_tn's
+ * sliced path (from a depth of 512 on). 1,300 rows: the last batch, 100 rows, does not. */
+static void deep_batches(RbmSettings *s, ReferenceRun *run)
+{
+    (void)run;
+    s->batch_size = 600;
+    s->chunk_rows = 70;
+}
+static void deep_bit_counts(RbmSettings *s, ReferenceRun *run)
+{
+    deep_batches(s, run), bit_counts(s, run);
+}
+static void deep_hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    deep_batches(s, run), hidden_split(s, run);
+}
+static void deep_bit_counts_hidden_split(RbmSettings *s, ReferenceRun *run)
+{
+    deep_bit_counts(s, run), hidden_split(s, run);
+}
+
+static void test_deep_batches_same_bits_any_thread_count(void **state)
+{
+    (void)state;
+    RbmDataset *data = make_dataset(1300, 37, 9, 1);
+    Configure options[] = {deep_batches, deep_bit_counts, deep_hidden_split,
+                           deep_bit_counts_hidden_split};
+    const char *names[] = {"600-row batches", "600-row batches, bit_counts",
+                           "600-row batches, split = hidden",
+                           "600-row batches, bit_counts, split = hidden"};
+    for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
+        RbmModel *first = train_configured(data, 1, 11, options[o], NULL);
+        const int threads[] = {2, 3, 7};
+        for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+            RbmModel *other = train_configured(data, threads[i], 11, options[o], NULL);
+            print_message("%s, threads %d: %s\n", names[o], threads[i],
+                          same_parameters(first, other) ? "same bits" : "DIFFERENT");
+            assert_true(same_parameters(first, other));
+            rbm_model_free(other);
+        }
+        rbm_model_free(first);
+    }
+    rbm_dataset_free(data);
+}
+
 static void two_wide_strips(RbmSettings *s, ReferenceRun *run)
 {
     (void)run;
@@ -631,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_options_change_the_result),
         cmocka_unit_test(test_shuffle_order),
         cmocka_unit_test(test_options_same_bits_any_thread_count),
+        cmocka_unit_test(test_deep_batches_same_bits_any_thread_count),
         cmocka_unit_test(test_same_bits_any_thread_count),
         cmocka_unit_test(test_allocations_do_not_grow_with_epochs),
         cmocka_unit_test(test_same_bits_with_streaming_updates),
