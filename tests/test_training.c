@@ -351,6 +351,20 @@ static void wide_bit_counts_hidden_split(RbmSettings *s, ReferenceRun *run)
     wide_bit_counts(s, run), hidden_split(s, run);
 }
 
+/* The model of `configure` at 2, 3 and 7 threads has the parameters of `first` (1 thread) */
+static void assert_same_bits_at_2_3_7_threads(const RbmModel *first, const RbmDataset *data,
+                                              Configure configure, const char *name)
+{
+    const int threads[] = {2, 3, 7};
+    for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+        RbmModel *other = train_configured(data, threads[i], 11, configure, NULL);
+        print_message("%s, threads %d: %s\n", name, threads[i],
+                      same_parameters(first, other) ? "same bits" : "DIFFERENT");
+        assert_true(same_parameters(first, other));
+        rbm_model_free(other);
+    }
+}
+
 /* Every option, and stacks, keep the promise: the same bits at any thread count. */
 static void test_options_same_bits_any_thread_count(void **state)
 {
@@ -368,14 +382,7 @@ static void test_options_same_bits_any_thread_count(void **state)
                            "bit_counts, split = hidden, 130-row batches, every option"};
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         RbmModel *first = train_configured(data, 1, 11, options[o], NULL);
-        const int threads[] = {2, 3, 7};
-        for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
-            RbmModel *other = train_configured(data, threads[i], 11, options[o], NULL);
-            print_message("%s, threads %d: %s\n", names[o], threads[i],
-                          same_parameters(first, other) ? "same bits" : "DIFFERENT");
-            assert_true(same_parameters(first, other));
-            rbm_model_free(other);
-        }
+        assert_same_bits_at_2_3_7_threads(first, data, options[o], names[o]);
         RbmModel *reseeded = train_configured(data, 2, 12, options[o], NULL);
         assert_false(same_parameters(first, reseeded));
         rbm_model_free(reseeded);
@@ -416,14 +423,7 @@ static void test_deep_batches_same_bits_any_thread_count(void **state)
                            "600-row batches, bit_counts, split = hidden"};
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         RbmModel *first = train_configured(data, 1, 11, options[o], NULL);
-        const int threads[] = {2, 3, 7};
-        for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
-            RbmModel *other = train_configured(data, threads[i], 11, options[o], NULL);
-            print_message("%s, threads %d: %s\n", names[o], threads[i],
-                          same_parameters(first, other) ? "same bits" : "DIFFERENT");
-            assert_true(same_parameters(first, other));
-            rbm_model_free(other);
-        }
+        assert_same_bits_at_2_3_7_threads(first, data, options[o], names[o]);
         rbm_model_free(first);
     }
     rbm_dataset_free(data);
