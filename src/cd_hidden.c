@@ -174,6 +174,22 @@ static void load_columns(float *v0p, const RbmDataset *data, const BatchBuffers 
         memcpy(v0p, data->values + at, (size_t)width * sizeof(float));
 }
 
+/* Asks for row `row`'s columns [first, first + width) of every strip's partials, a row ahead of
+ * the sums. A row's columns are a few lines of each strip, too short a run for the hardware
+ * prefetchers to start on, and most strips' lines come from the other cores that wrote them:
+ * at 2 threads the visible step took a third less time with this (BENCHMARKS.md, "Session
+ * 9"). */
+static void prefetch_partials(const float *partials, const Shape *shape, int64_t row,
+                              int64_t first, int64_t width)
+{
+    const int64_t V = shape->visible;
+    for (int64_t strip = 0; strip < shape->strips; strip++) {
+        const char *start = (const char *)(partials + (strip * shape->batch_size + row) * V + first);
+        for (int64_t byte = 0; byte < width * (int64_t)sizeof(float); byte += 64)
+            __builtin_prefetch(start + byte, 0, 3);
+    }
+}
+
 void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,
                              Parameters *velocity, const RbmDataset *data, const Shape *shape,
                              const UpdateRule *rule, int64_t unit, int64_t step)
@@ -198,6 +214,12 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
         memset(delta + first, 0, (size_t)width * sizeof(float));
     double squares = 0;
     for (int64_t i = 0; i < B; i++) {
+        if (i + 1 < B) {
+            if (step == 1)
+                prefetch_partials(batch->partials, shape, i + 1, first, width);
+            if (chain != batch->partials)
+                prefetch_partials(chain, shape, i + 1, first, width);
+        }
         if (step == 1 || last)
             load_columns(v0p, data, batch, i, first, width);
         if (step == 1) { /* the reconstruction error, of the data's one-step reconstruction */
