@@ -66,8 +66,8 @@
       "rows of a mini-batch per sampling work unit; smaller lets more threads share a batch")   \
     X("train", "update_strips", INT, update_strips, "0", 0, 4096, 1,                             \
       "strips of W per batch: column strips (split = rows) or hidden-unit strips (split = hidden); 0 = from the model's size, a power of two near H*V/2^17") \
-    X("train", "split", SPLIT, split, "rows", 0, 0, 1,                                          \
-      "rows|hidden: units of a batch are chunks of its rows (each worker reads all of W) or strips of hidden units (W stays split across the workers)") \
+    X("train", "split", SPLIT, split, "hidden", 0, 0, 1,                                        \
+      "hidden|rows: units of a batch are strips of hidden units (W stays split across the workers) or chunks of its rows (each worker reads all of W)") \
     X("train", "bit_counts", BOOL, bit_counts, "false", 0, 0, 1,                                 \
       "true: the gradient's positive part h0^T v0 (0/1 times 0/1) as exact bit counts, several times faster than its sgemm; the negative part is then added after it, so the model's last bits differ from false") \
     X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \

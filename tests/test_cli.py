@@ -718,9 +718,11 @@ class ThreadedCheckpoints(Workspace):
         cfg = self.config(self.path("d.npy"), extra="chunk_rows = 1")
         # the row split, the hidden-unit split with PCD chains and CD-2 (cd_hidden.c), and the
         # bit-count gradient
-        for split in ([], ["-s", "train.split=hidden", "-s", "train.update_strips=3",
-                           "-s", "train.persistent=true", "-s", "train.cd_steps=2"],
-                      ["-s", "train.bit_counts=true", "-s", "train.batch_size=70"]):
+        for split in (["-s", "train.split=rows"],
+                      ["-s", "train.split=hidden", "-s", "train.update_strips=3",
+                       "-s", "train.persistent=true", "-s", "train.cd_steps=2"],
+                      ["-s", "train.split=rows", "-s", "train.bit_counts=true",
+                       "-s", "train.batch_size=70"]):
             plain = run("train", cfg, *split, "-s", "output.checkpoint_seconds=0",
                         "-s", f"output.model={self.path('p.npz')}")
             self.assertEqual(plain.returncode, 0, plain.stderr)
@@ -791,22 +793,23 @@ class Bench(Workspace):
             svg = f.read()
         self.assertEqual(svg.count("<polyline"), 2)  # one line per thread count
         self.assertIn("2 threads", svg)
+        self.assertIn("split hidden", result.stdout)  # the default
         # the floor and the trainer of the other split
-        hidden = run("bench", cfg, "-s", "train.split=hidden", "-s", "train.update_strips=3",
-                     "--repeats", "1", "--epochs", "1", "--threads", "1,2", "--sizes", "60",
-                     "--csv", self.path("h.csv"), "--plot", self.path("h.svg"))
-        self.assertEqual(hidden.returncode, 0, hidden.stderr)
-        self.assertIn("update_strips 3, split hidden", hidden.stdout)
+        rows = run("bench", cfg, "-s", "train.split=rows", "-s", "train.update_strips=3",
+                   "--repeats", "1", "--epochs", "1", "--threads", "1,2", "--sizes", "60",
+                   "--csv", self.path("h.csv"), "--plot", self.path("h.svg"))
+        self.assertEqual(rows.returncode, 0, rows.stderr)
+        self.assertIn("update_strips 3, split rows", rows.stdout)
         # one size is no line: no slope and no R^2 made up for it
-        self.assertIn("no line for 2 threads: the sweep needs two different sizes", hidden.stdout)
-        self.assertNotIn("R^2 = 1.00000\n", hidden.stdout.split("against epochs")[0])
-        self.assertRegex(hidden.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
+        self.assertIn("no line for 2 threads: the sweep needs two different sizes", rows.stdout)
+        self.assertNotIn("R^2 = 1.00000\n", rows.stdout.split("against epochs")[0])
+        self.assertRegex(rows.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
         # and with bit counts, which the floor runs too
         counted = run("bench", cfg, "-s", "train.bit_counts=true", "--repeats", "1", "--epochs",
                       "1", "--threads", "1,2", "--sizes", "60", "--csv", self.path("c.csv"),
                       "--plot", self.path("c.svg"))
         self.assertEqual(counted.returncode, 0, counted.stderr)
-        self.assertIn("split rows, bit_counts true (the floor counts bits too)", counted.stdout)
+        self.assertIn("split hidden, bit_counts true (the floor counts bits too)", counted.stdout)
         self.assertRegex(counted.stdout, r"\n +2 +[0-9.]+ +[0-9.]+ +[0-9.]+")
 
     def test_bench_bad_arguments(self):

@@ -57,7 +57,7 @@ static int job(RbmError *error)
     char config[1024];
     snprintf(config, sizeof config,
              "[data]\ntrain = %s\n[model]\nhidden = 5\n[train]\nepochs = 2\nbatch_size = 8\n"
-             "chunk_rows = 3\nthreads = 2\n[output]\nmodel = %s\ncheckpoint = %s\n"
+             "chunk_rows = 3\nthreads = 2\nsplit = rows\n[output]\nmodel = %s\ncheckpoint = %s\n"
              "checkpoint_every = 1\n",
              csv_path, model_path, checkpoint_path);
     int result = rbm_settings_load_string(&settings, config, "oom.ini", error);

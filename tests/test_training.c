@@ -62,6 +62,7 @@ static void small_settings(RbmSettings *s)
     s->epochs = 4;
     s->weight_decay = 0.001;
     s->threads = 2;
+    s->split = RBM_SPLIT_ROWS; /* the hidden_split variants below set the other */
 }
 
 /* The library's options, mirrored into the reference run. */
@@ -293,6 +294,7 @@ static RbmModel *train_configured(const RbmDataset *data, int threads, uint64_t 
     settings.epochs = 3;
     settings.threads = threads;
     settings.seed = seed;
+    settings.split = RBM_SPLIT_ROWS; /* the options that test split = hidden set it */
     if (configure) {
         ReferenceRun ignored = {0};
         configure(&settings, &ignored);

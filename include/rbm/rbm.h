@@ -97,7 +97,7 @@ typedef struct RbmSettings {
     int64_t threads;      /* 0 = all cores, at most one per unit of work; never changes the result */
     int64_t chunk_rows;   /* chunk_rows = 50: rows per sampling work unit */
     int64_t update_strips; /* update_strips = 0: strips of W per batch (0 = auto) */
-    RbmSplit split;       /* split = rows: how a batch's work is cut into units */
+    RbmSplit split;       /* split = hidden: how a batch's work is cut into units */
     int bit_counts;       /* bit_counts = false: the gradient's h0^T v0 as exact bit counts */
     /* [output] */
     char model_path[RBM_PATH_MAX]; /* model = model.npz */
