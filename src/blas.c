@@ -9,6 +9,7 @@
 
 #include "blas_guard.h"
 #include "error.h"
+#include "gemm.h"
 #include "rbm/rbm.h"
 
 int openblas_get_parallel(void);
@@ -30,6 +31,17 @@ int rbm_check_blas(RbmError *error)
 
 const char *rbm_blas_config(void) { return openblas_get_config(); }
 const char *rbm_blas_core(void) { return openblas_get_corename(); }
+
+const char *rbm_kernels(void)
+{
+#if RBM_PRODUCTS_AVX512
+    return "AVX-512";
+#elif RBM_PRODUCTS_AVX2
+    return "AVX2";
+#else
+    return "plain C";
+#endif
+}
 int rbm_default_threads(void) { return omp_get_num_procs(); }
 const char *rbm_version(void) { return RBM_VERSION; }
 

@@ -2,9 +2,9 @@
 
 #include <math.h>
 
-#if RBM_PRODUCTS_OWN
+#if RBM_PRODUCTS_AVX512
 #include <immintrin.h>
-#else
+#elif !RBM_PRODUCTS_OWN
 #include <cblas.h>
 #endif
 
@@ -34,7 +34,7 @@ void rbm_product_tn_reference(float *out, int64_t out_stride, float beta, float 
         }
 }
 
-#if RBM_PRODUCTS_OWN
+#if RBM_PRODUCTS_AVX512
 
 /* 16 x 16 floats: rows[r] lane c becomes rows[c] lane r. Unpacks transpose the 4 x 4 blocks
  * within each 128-bit lane; two rounds of 128-bit shuffles then move the blocks. */
@@ -350,7 +350,7 @@ void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, con
     }
 }
 
-#else /* no AVX-512: OpenBLAS */
+#elif !RBM_PRODUCTS_OWN /* neither AVX-512 nor AVX2 (gemm_avx2.c): OpenBLAS */
 
 void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
                    int64_t rows, int64_t columns)

@@ -1,18 +1,20 @@
 /*
  * The trainer's own matrix products, where they beat OpenBLAS at the trainer's shapes: the
  * reconstruction h0 W (rbm_product_nn) and the gradient [h0; hnp]^T [v0; -vn]
- * (rbm_product_tn). Both are register-blocked AVX-512 kernels that read their operands where
- * they lie: no packing, which is what OpenBLAS spends time on for products this small
+ * (rbm_product_tn). Both are register-blocked AVX-512 (or AVX2) kernels that read their
+ * operands where they lie: no packing, which is what OpenBLAS spends time on for products this small
  * (BENCHMARKS.md, "Session 7"). Only a deep gradient (large batches) goes in slices of the
  * depth, with a copy of each slice of `right` (BENCHMARKS.md, "Session 8"). The forward
  * product v0 W^T is rbm_product_nn too, on a W^T made once per batch (rbm_transpose): the
- * trainer runs no OpenBLAS product with AVX-512.
+ * trainer runs no OpenBLAS product with AVX-512 or AVX2.
  *
  * Same bits wherever a block starts: every output element is one fused multiply-add chain
  * over the depth, in ascending order from 0, whatever rows and columns surround it. So the
  * result is a function of the element's row and column alone, never of the work split, and
- * rbm_product_*_reference (plain C, fmaf) gives the same bits. Without AVX-512 the products
- * go to OpenBLAS instead (RBM_PRODUCTS_OWN is 0), whose results differ in the last bits.
+ * rbm_product_*_reference (plain C, fmaf) gives the same bits. On a CPU with AVX2 and FMA but
+ * no AVX-512 the same kernels at half the width (gemm_avx2.c) give the same bits again; with
+ * neither, the products go to OpenBLAS (RBM_PRODUCTS_OWN is 0), whose results differ in the
+ * last bits.
  */
 #ifndef RBM_GEMM_H
 #define RBM_GEMM_H
@@ -20,10 +22,16 @@
 #include <stdint.h>
 
 #if defined(__AVX512F__)
-#define RBM_PRODUCTS_OWN 1
+#define RBM_PRODUCTS_AVX512 1 /* gemm.c */
+#define RBM_PRODUCTS_AVX2 0
+#elif defined(__AVX2__) && defined(__FMA__)
+#define RBM_PRODUCTS_AVX512 0
+#define RBM_PRODUCTS_AVX2 1 /* gemm_avx2.c */
 #else
-#define RBM_PRODUCTS_OWN 0
+#define RBM_PRODUCTS_AVX512 0
+#define RBM_PRODUCTS_AVX2 0
 #endif
+#define RBM_PRODUCTS_OWN (RBM_PRODUCTS_AVX512 || RBM_PRODUCTS_AVX2)
 
 /* out[rows][columns] (out_stride apart) = alpha * (left[rows][depth] . right[depth][columns]),
  * alpha 1 or -1 (exact) */

@@ -1,7 +1,5 @@
 #include "kernels.h"
 
-#include "pcg32_lanes.h"
-
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -34,6 +32,31 @@ static inline __m512 sigmoid16(__m512 x)
     __m512 one = _mm512_set1_ps(1.0f);
     return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(p, _mm512_castsi512_ps(exponent))));
 }
+#elif defined(__AVX2__)
+/* sigmoid16 on 8 lanes (CPUs without AVX-512), operation for operation */
+static inline __m256 sigmoid8(__m256 x)
+{
+    __m256 t = _mm256_castsi256_ps(
+        _mm256_xor_si256(_mm256_castps_si256(x), _mm256_set1_epi32((int)0x80000000u)));
+    t = _mm256_max_ps(_mm256_set1_ps(-87.0f), t);
+    t = _mm256_min_ps(_mm256_set1_ps(87.0f), t);
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 shifted = _mm256_add_ps(_mm256_mul_ps(t, _mm256_set1_ps(1.44269504f)), magic);
+    __m256 k = _mm256_sub_ps(shifted, magic);
+    __m256 r = _mm256_sub_ps(t, _mm256_mul_ps(k, _mm256_set1_ps(0.693145752f)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(k, _mm256_set1_ps(1.42860677e-6f)));
+    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(0.5f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+    __m256i exponent = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(127 - 0x4B400000)), 23);
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(p, _mm256_castsi256_ps(exponent))));
+}
 #endif
 
 void rbm_sigmoid_bias(float *restrict probability, const float *restrict preactivation,
@@ -52,6 +75,11 @@ void rbm_sigmoid_bias(float *restrict probability, const float *restrict preacti
                                                       _mm512_maskz_loadu_ps(mask, bias + j))));
         return;
     }
+#elif defined(__AVX2__)
+    for (; j + 8 <= n; j += 8) /* the tail, below, in the scalar form: the same values */
+        _mm256_storeu_ps(probability + j,
+                         sigmoid8(_mm256_add_ps(_mm256_loadu_ps(preactivation + j),
+                                                _mm256_loadu_ps(bias + j))));
 #endif
     for (; j < n; j++)
         probability[j] = rbm_sigmoid_scalar(preactivation[j] + bias[j]);
@@ -69,6 +97,13 @@ void rbm_sigmoid_sum_bias(float *restrict probability, const float *restrict par
             sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, parts + s * stride + j));
         _mm512_mask_storeu_ps(probability + j, mask,
                               sigmoid16(_mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, bias + j))));
+    }
+#elif defined(__AVX2__)
+    for (; j + 8 <= n; j += 8) {
+        __m256 sum = _mm256_loadu_ps(parts + j);
+        for (int64_t s = 1; s < count; s++)
+            sum = _mm256_add_ps(sum, _mm256_loadu_ps(parts + s * stride + j));
+        _mm256_storeu_ps(probability + j, sigmoid8(_mm256_add_ps(sum, _mm256_loadu_ps(bias + j))));
     }
 #endif
     for (; j < n; j++) {
@@ -97,118 +132,6 @@ void rbm_streaming_fence(void)
 {
 #ifdef __SSE2__
     _mm_sfence();
-#endif
-}
-
-#if defined(PCG32_AVX512) && defined(__AVX512BW__)
-#define FUSED_SAMPLING 1
-/* The lanes' current block against 16 probabilities, of which the `keep` lanes are stored: as
- * signs, and as bytes where asked for. A streamed block always writes its 16 bytes (zeros past
- * `keep`): a plain store into a line with non-temporal stores pending would cost more. */
-static inline void store_samples16(float *sample, uint8_t *bytes, bool streaming, __m512 sign,
-                                   __m512 probability, __mmask16 keep, const Pcg32Lanes *lanes)
-{
-    /* NaN compares false, as the scalar `<` does */
-    const __mmask16 on =
-        _mm512_mask_cmp_ps_mask(keep, pcg32_lanes_uniform(lanes), probability, _CMP_LT_OQ);
-    if (sample)
-        _mm512_mask_storeu_ps(sample, keep, _mm512_maskz_mov_ps(on, sign));
-    if (bytes && streaming)
-        _mm_stream_si128((__m128i *)bytes, _mm_maskz_set1_epi8(on, 1));
-    else if (bytes)
-        _mm_mask_storeu_epi8(bytes, keep, _mm_maskz_set1_epi8(on, 1));
-}
-
-/* The lanes of a block of `count` <= 16 elements */
-static inline __mmask16 lanes_of(size_t count) { return (__mmask16)((1u << count) - 1u); }
-#endif
-
-#ifndef FUSED_SAMPLING
-/* Plain stores, with the zeros a streamed last block would write: the same bytes either way */
-static void pad_streamed_bytes(uint8_t *bytes, bool streaming, size_t n)
-{
-    if (streaming && bytes && (uintptr_t)bytes % 16 == 0)
-        memset(bytes + n, 0, (n + 15) / 16 * 16 - n);
-}
-
-/* The reference order (and the pass for builds without AVX-512): a block of uniforms from
- * pcg32_fill_uniform, then the plain comparisons. */
-static void draw_samples_blocks(float *sample, uint8_t *bytes, float sign,
-                                const float *probability, Pcg32 *rng, size_t n)
-{
-    float uniform[64];
-    for (size_t j = 0; j < n; j += 64) {
-        const size_t m = n - j < 64 ? n - j : 64;
-        pcg32_fill_uniform(rng, uniform, m);
-        if (sample)
-            rbm_bernoulli_signed(sample + j, probability + j, uniform, sign, m);
-        if (bytes)
-            rbm_bernoulli_bytes(bytes + j, probability + j, uniform, m);
-    }
-}
-#endif
-
-void rbm_draw_samples(float *sample, uint8_t *bytes, bool streaming, float sign,
-                      const float *probability, Pcg32 *rng, size_t n)
-{
-#ifdef FUSED_SAMPLING
-    streaming = streaming && bytes && (uintptr_t)bytes % 16 == 0;
-    Pcg32Lanes lanes = pcg32_lanes_start(rng);
-    const __m512 signs = _mm512_set1_ps(sign);
-    size_t j = 0;
-    for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
-        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, signs,
-                        _mm512_loadu_ps(probability + j), lanes_of(PCG32_LANES), &lanes);
-        pcg32_lanes_step(&lanes);
-    }
-    const size_t rest = n - j; /* the tail: the lanes' next block, masked */
-    if (rest > 0)
-        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, signs,
-                        _mm512_maskz_loadu_ps(lanes_of(rest), probability + j), lanes_of(rest),
-                        &lanes);
-    pcg32_lanes_finish(&lanes, rng, rest);
-#else
-    draw_samples_blocks(sample, bytes, sign, probability, rng, n);
-    pad_streamed_bytes(bytes, streaming, n);
-#endif
-}
-
-#ifdef FUSED_SAMPLING
-/* rbm_bytes_to_probability of the `keep` lanes of 16 bytes, stored and returned */
-static inline __m512 convert16(float *probability, const uint8_t *data, __m512 scale,
-                               __mmask16 keep)
-{
-    const __m512 converted = _mm512_div_ps(
-        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(keep, data))), scale);
-    _mm512_mask_storeu_ps(probability, keep, converted);
-    return converted;
-}
-#endif
-
-void rbm_convert_draw_samples(float *probability, float *sample, uint8_t *bytes, bool streaming,
-                              const uint8_t *data, float scale, Pcg32 *rng, size_t n)
-{
-#ifdef FUSED_SAMPLING
-    streaming = streaming && bytes && (uintptr_t)bytes % 16 == 0;
-    Pcg32Lanes lanes = pcg32_lanes_start(rng);
-    const __m512 one = _mm512_set1_ps(1.0f), scales = _mm512_set1_ps(scale);
-    size_t j = 0;
-    for (; j + PCG32_LANES <= n; j += PCG32_LANES) {
-        const __mmask16 all = lanes_of(PCG32_LANES);
-        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, one,
-                        convert16(probability + j, data + j, scales, all), all, &lanes);
-        pcg32_lanes_step(&lanes);
-    }
-    const size_t rest = n - j;
-    if (rest > 0)
-        store_samples16(sample ? sample + j : NULL, bytes ? bytes + j : NULL, streaming, one,
-                        convert16(probability + j, data + j, scales, lanes_of(rest)),
-                        lanes_of(rest), &lanes);
-    pcg32_lanes_finish(&lanes, rng, rest);
-#else
-    rbm_bytes_to_probability(probability, data, scale, n);
-    draw_samples_blocks(sample, bytes, 1.0f, probability, rng, n);
-    pad_streamed_bytes(bytes, streaming, n);
 #endif
 }
 

@@ -1,4 +1,7 @@
 #include "pcg32.h"
+
+#include <string.h>
+
 #include "pcg32_lanes.h"
 
 /* The LCG step applied `delta` times: state * multiplier + increment (Brown's algorithm). */
@@ -69,8 +72,27 @@ void pcg32_fill_uniform(Pcg32 *rng, float *out, size_t n)
         _mm512_mask_storeu_ps(out + i, (__mmask16)((1u << rest) - 1u), pcg32_lanes_uniform(&lanes));
         pcg32_lanes_finish(&lanes, rng, rest);
     }
+#elif defined(PCG32_AVX2)
+    /* The same lanes in four AVX2 registers; the last block goes through a buffer */
+    if (n > 0) {
+        Pcg32Lanes lanes = pcg32_lanes_start(rng);
+        __m256 first, second;
+        for (; i + PCG32_LANES <= n; i += PCG32_LANES) {
+            pcg32_lanes_uniform(&lanes, &first, &second);
+            _mm256_storeu_ps(out + i, first);
+            _mm256_storeu_ps(out + i + 8, second);
+            pcg32_lanes_step(&lanes);
+        }
+        const size_t rest = n - i;
+        float block[PCG32_LANES];
+        pcg32_lanes_uniform(&lanes, &first, &second);
+        _mm256_storeu_ps(block, first);
+        _mm256_storeu_ps(block + 8, second);
+        memcpy(out + i, block, rest * sizeof *out);
+        pcg32_lanes_finish(&lanes, rng, rest);
+    }
 #else
-    /* The same lanes in plain C, which the compiler turns into vector multiplies */
+    /* The same lanes in plain C (the compiler makes what it can of the 64-bit multiplies) */
     uint64_t lanes[PCG32_LANES];
     const uint64_t step_mult = rng->lane_multiplier[PCG32_LANES];
     const uint64_t step_add = rng->lane_increment[PCG32_LANES];

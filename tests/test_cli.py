@@ -6,6 +6,7 @@ NumPy reads, byte-identical at any thread count.
 usage: test_cli.py PATH/TO/rbm [unittest arguments]
 """
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import zipfile
 
 import numpy as np
 
@@ -1141,6 +1143,42 @@ class Learning(Workspace):
         self.assertLess(errors[1], errors[0])
         self.assertLess(errors[2], errors[1])
         self.assertLess(errors[2], 0.06)
+
+    def test_same_bits_on_avx2_and_avx512(self):
+        """configs/default.ini on 5,000 Fashion-MNIST images for 2 epochs, in three shapes of
+        work: the parameters' bytes must be the ones session 8 trained on a 16-core Intel Xeon
+        with AVX-512 (bench/results/s8-device-scaling.txt) and session 10 on a 2-core AMD EPYC
+        with AVX2 alone: rbm's own products and kernels give the same bits on both. A build
+        without either (plain C) uses OpenBLAS's products, whose bits differ: skipped there. If
+        the training arithmetic or a default in configs/default.ini changes on purpose, these
+        hashes change with it: retrain on a machine of each kind (bench/scaling.sh prints them)."""
+        self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
+        kernels = [line for line in run("--version").stdout.splitlines()
+                   if line.startswith("Kernels: ")]
+        self.assertEqual(len(kernels), 1)
+        if kernels[0].startswith("Kernels: plain C"):
+            self.skipTest("a plain C build: OpenBLAS's products")
+        expected = {
+            ("train.split=rows", "train.chunk_rows=50"): "6841a25fd7b82df5",
+            ("train.split=rows", "train.chunk_rows=25", "train.update_strips=16"):
+                "1ed07ffcfa34e408",
+            ("train.split=hidden", "train.update_strips=16", "train.bit_counts=true"):
+                "18b85617d122ed8e",
+        }
+        for shape, digest in expected.items():
+            for threads in (1, 2):
+                model = self.path("same.npz")
+                overrides = [f"data.train={FASHION}", "output.log=", "output.checkpoint_seconds=0",
+                             "data.limit=5000", "train.epochs=2", *shape,
+                             f"train.threads={threads}", f"output.model={model}"]
+                result = run("train", os.path.join(CONFIGS, "default.ini"), "--quiet",
+                             *[a for o in overrides for a in ("-s", o)])
+                self.assertEqual(result.returncode, 0, result.stderr)
+                with zipfile.ZipFile(model) as z:
+                    got = hashlib.sha256(b"".join(
+                        z.read(k + ".npy") for k in ("weights", "hidden_bias", "visible_bias"))
+                    ).hexdigest()[:16]
+                self.assertEqual(got, digest, f"{' '.join(shape)}, {threads} threads")
 
 
 if __name__ == "__main__":

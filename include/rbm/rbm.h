@@ -357,6 +357,10 @@ RBM_API int rbm_check_blas(RbmError *error);
 /* OpenBLAS's configuration and core, e.g. "OpenBLAS 0.3.21 ... SINGLE_THREADED" and "Haswell". */
 RBM_API const char *rbm_blas_config(void);
 RBM_API const char *rbm_blas_core(void);
+/* The vector kernels this build was compiled with (meson option `native`): "AVX-512", "AVX2"
+ * or "plain C". With AVX-512 or AVX2 the matrix products are rbm's own, and a seed trains the
+ * same bits on either; plain C builds use OpenBLAS's products, whose last bits differ. */
+RBM_API const char *rbm_kernels(void);
 /* The number of cores: the most workers `threads = 0` starts. */
 RBM_API int rbm_default_threads(void);
 /* The workers a training run of `settings` on `rows` x `visible` data uses: `threads`, or for

@@ -31,10 +31,10 @@ void cli_bench_usage(FILE *out)
             "\n"
             "Measures, on this machine, for CONFIG's shapes: the sgemm floor (the matrix products\n"
             "of an epoch by OpenBLAS, split as the trainer splits them), the same products as\n"
-            "rbm computes them (its own AVX-512 kernels, where it has them), and the trainer's\n"
-            "epoch time at each thread count; seconds against data size with a least-squares\n"
-            "line and R^2; total time against epochs; the cost of --profile. Figures are medians\n"
-            "over the repeats.\n"
+            "rbm computes them (its own AVX-512 or AVX2 kernels, where it has them), and the\n"
+            "trainer's epoch time at each thread count; seconds against data size with a\n"
+            "least-squares line and R^2; total time against epochs; the cost of --profile.\n"
+            "Figures are medians over the repeats.\n"
             "\n"
             "  --repeats N   runs per figure (default 5)\n"
             "  --epochs N    epochs per run (default 2)\n"
@@ -285,7 +285,7 @@ int cli_bench(int argc, char **argv)
     fprintf(csv, "measure,threads,samples,epochs,repeats,median_seconds\n");
     printf("rbm bench: %s\n  %lld samples x %lld visible -> %lld hidden, batch %lld, chunk_rows %lld, "
            "update_strips %lld%s, split %s%s; %d repeats of %d epochs\n  OpenBLAS core %s, "
-           "%d cores\n\n",
+           "rbm kernels %s, %d cores\n\n",
            config_path, (long long)rows, (long long)rbm_dataset_columns(data),
            (long long)settings.hidden, (long long)settings.batch_size,
            (long long)settings.chunk_rows, (long long)settings.update_strips,
@@ -293,7 +293,7 @@ int cli_bench(int argc, char **argv)
            settings.split == RBM_SPLIT_HIDDEN ? "hidden" : "rows",
            settings.bit_counts ? ", bit_counts true (the floor counts bits too)" : "", o.repeats,
            o.epochs,
-           rbm_blas_core(), rbm_default_threads());
+           rbm_blas_core(), rbm_kernels(), rbm_default_threads());
 
     /* 1-2. floor and trainer per thread count, repeats interleaved */
     int capacity = o.repeats * o.epochs;

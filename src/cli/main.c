@@ -73,6 +73,11 @@ static int version(void)
     printf("rbm %s\n", rbm_version());
     printf("OpenBLAS: %s (core: %s)\n", rbm_blas_config(), rbm_blas_core());
     printf("OpenBLAS single-threaded: %s\n", serial ? "yes" : "NO (training is refused)");
+    const char *kernels = rbm_kernels();
+    printf("Kernels: %s (%s)\n", kernels,
+           strcmp(kernels, "plain C") == 0
+               ? "OpenBLAS's products: other bits than an AVX2 or AVX-512 build"
+               : "rbm's own products: the same bits on AVX2 and AVX-512");
     printf("OpenMP: %d processors, thread limit %d (spec %d)\n", omp_get_num_procs(),
            omp_get_thread_limit(), _OPENMP);
     return EXIT_OK;
