@@ -126,8 +126,7 @@ int main(int argc, char **argv)
         visible[B * V + i] = pcg32_uniform_reference(&rng) < 0.3f ? -1.0f : 0.0f;
     }
     const float scale = 1.0f / (float)B;
-    const int32_t no_offset = 0;
-    double fused_us, positive_us, int8_us = 0, convert_us = 0, negative_us, pack_us, popcount_us;
+    double fused_us, positive_us, negative_us, pack_us, popcount_us;
 #define TIME(result, statement)                                                                   \
     do {                                                                                          \
         for (int r = 0; r < repeats; r++) {                                                       \
@@ -151,6 +150,8 @@ int main(int argc, char **argv)
     TIME(popcount_us, popcount_product(bit_counts, hidden_bits, visible_bits, words, H, V));
     const int popcount_exact = memcmp(bit_counts, positive, sizeof(float) * H * V) == 0;
 #ifdef RBM_HAVE_DNNL
+    const int32_t no_offset = 0;
+    double int8_us, convert_us;
     dnnl_status_t status = dnnl_success;
     TIME(int8_us, status = dnnl_gemm_u8s8s32('T', 'N', 'F', H, V, B, 1.0f, h0_bytes, H, 0,
                                              v0_bytes, V, 0, 0.0f, counts, V, &no_offset));
@@ -183,7 +184,6 @@ int main(int argc, char **argv)
         different += split[i] != fused[i];
         largest_difference = difference > largest_difference ? difference : largest_difference;
     }
-    const double split_us = int8_us + convert_us + negative_us;
     const double popcount_total_us = pack_us + popcount_us;
     printf("hidden %d, batch %d, visible %d, 1 thread, median of %d (microseconds)\n", H, B, V,
            repeats);
@@ -201,6 +201,7 @@ int main(int argc, char **argv)
     printf("    of which packing the bits               %8.1f\n", pack_us);
     printf("  negative part hnp^T (-vn), float32 sgemm  %8.1f\n", negative_us);
 #ifdef RBM_HAVE_DNNL
+    const double split_us = int8_us + convert_us + negative_us;
     printf("  split path: int8 + convert + negative      %8.1f  (%.2fx the fused product)\n",
            split_us, fused_us / split_us);
 #endif

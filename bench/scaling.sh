@@ -1,7 +1,8 @@
 #!/bin/bash
 # Thread scaling on a many-core machine (BENCHMARKS.md, "Session 3" and "Session 8"): the same
-# parameter bytes at 1 to 16 threads, `rbm bench` for four shapes of work unit at 1, 2, 4, 8
-# and 16 threads (one with split = hidden), each product on one core (bench_products), where
+# parameter bytes at 1 to 16 threads, `rbm bench` for five shapes of work unit at 1, 2, 4, 8
+# and 16 threads (the defaults in both splits; split = hidden is the default since session 9),
+# each product on one core (bench_products), where
 # a 16-thread epoch goes (--profile), and the whole job (10 epochs, loading included) at 2, 16
 # and all cores. The same-bits check covers split = hidden with bit_counts, and batches of
 # 1000 (the gradient in slices), too.
@@ -17,14 +18,15 @@ bench_products=${BENCH_PRODUCTS:-$here/../build/bench/bench_products}
 config=$here/../configs/default.ini
 common=(-s "data.train=$data" -s output.log= -s output.checkpoint_seconds=0)
 batch1000=(-s train.batch_size=1000 -s train.chunk_rows=63 -s train.update_strips=16)
+rows=(-s train.split=rows)
 mkdir -p "$out"
 "$rbm" --version
 
 echo "same bits at every thread count (5000 rows, 2 epochs): sha256 of the parameters"
 # (the hashes cover the .npy members whole, headers included: not comparable with session 3's)
-for shape in "train.chunk_rows=50" "train.chunk_rows=25 -s train.update_strips=16" \
+for shape in "train.split=rows" "train.split=rows -s train.chunk_rows=25 -s train.update_strips=16" \
              "train.split=hidden -s train.update_strips=16 -s train.bit_counts=true" \
-             "train.batch_size=1000 -s train.chunk_rows=63 -s train.update_strips=16"; do
+             "train.split=rows -s train.batch_size=1000 -s train.chunk_rows=63 -s train.update_strips=16"; do
   for threads in 1 2 3 4 7 8 16; do
     # shellcheck disable=SC2086 # $shape holds two words on purpose
     "$rbm" train "$config" "${common[@]}" -s data.limit=5000 -s train.epochs=2 -s $shape \
@@ -44,10 +46,11 @@ run_bench() {  # name, overrides...
   "$rbm" bench "$config" "${common[@]}" -s data.limit=42000 --threads 1,2,4,8,16 --repeats 3 \
     --epochs 1 --sizes 10000,42000 --csv "$out/$name.csv" --plot "$out/$name.svg" "$@"
 }
-run_bench h300-batch1000-chunk63-strips16 "${batch1000[@]}"
+run_bench h300-batch1000-chunk63-strips16 "${rows[@]}" "${batch1000[@]}"
 run_bench h300-default
+run_bench h300-default-rows "${rows[@]}"
 run_bench h300-hidden-batch1000-strips16 -s train.split=hidden "${batch1000[@]}"
-run_bench h300-chunk25-strips16 -s train.chunk_rows=25 -s train.update_strips=16
+run_bench h300-chunk25-strips16 "${rows[@]}" -s train.chunk_rows=25 -s train.update_strips=16
 
 echo "each product on one core (batch 100, then 1000)"
 if [ -x "$bench_products" ]; then
@@ -58,7 +61,7 @@ fi
 
 for threads in 8 16; do
   echo "profile, batch 1000, $threads threads (2 epochs)"
-  "$rbm" train "$config" "${common[@]}" -s data.limit=42000 -s train.epochs=2 "${batch1000[@]}" \
+  "$rbm" train "$config" "${common[@]}" -s data.limit=42000 -s train.epochs=2 "${rows[@]}" "${batch1000[@]}" \
     -s "train.threads=$threads" -s "output.model=$out/profile.npz" --quiet --profile || exit 1
 done
 
