@@ -177,8 +177,8 @@ static void load_columns(float *v0p, const RbmDataset *data, const BatchBuffers 
 /* Asks for row `row`'s columns [first, first + width) of every strip's partials, a row ahead of
  * the sums. A row's columns are a few lines of each strip, too short a run for the hardware
  * prefetchers to start on, and most strips' lines come from the other cores that wrote them:
- * at 2 threads the visible step took a third less time with this (BENCHMARKS.md, "Session
- * 9"). */
+ * at 2 threads the visible step took a third less time with this while the traffic between
+ * the cores was slow, and the same time while it was fast (BENCHMARKS.md, "Session 9"). */
 static void prefetch_partials(const float *partials, const Shape *shape, int64_t row,
                               int64_t first, int64_t width)
 {

@@ -53,11 +53,13 @@ void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_s
                    int64_t rows, int64_t columns);
 
 /* A row stride for a matrix whose rows are `width` floats: a whole number of cache lines, but
- * not a multiple of 1 KiB, whose rows would fall in too few cache sets */
+ * not a multiple of 512 bytes, whose rows would fall in too few cache sets (a 32 KiB 8-way L1
+ * has 64 sets of lines: rows 512 bytes apart use 8 of them). A 125-hidden strip's W^T at stride
+ * 128 made the forward product 15% slower on Zen 3 than at 144 (BENCHMARKS.md, "Session 10"). */
 static inline int64_t rbm_product_stride(int64_t width)
 {
     int64_t stride = (width + 15) / 16 * 16;
-    return stride % 256 == 0 ? stride + 16 : stride;
+    return stride % 128 == 0 ? stride + 16 : stride;
 }
 
 /* The plain forms of the two, element by element (tests compare the kernels with them) */
