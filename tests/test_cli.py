@@ -788,9 +788,16 @@ class Bench(Workspace):
         self.assertRegex(result.stdout, r"fit, 2 threads: seconds = .* R\^2 = [0-9.]+")
         with open(self.path("b.csv")) as f:
             measures = {line.split(",")[0] for line in f.readlines()[1:]}
-        self.assertEqual(measures, {"sgemm_floor", "own_products_floor", "train_epoch",
-                                    "size_sweep_epoch", "size_sweep_r2", "epochs_sweep_total",
-                                    "epochs_sweep_r2", "profile_on_epoch", "profile_off_epoch"})
+        expected = {"sgemm_floor", "own_products_floor", "train_epoch", "size_sweep_epoch",
+                    "size_sweep_r2", "epochs_sweep_total", "epochs_sweep_r2", "profile_on_epoch",
+                    "profile_off_epoch"}
+        if len(os.sched_getaffinity(0)) >= 2:  # the host's core-to-core round trip, start and end
+            expected |= {"cache_line_round_trip_start", "cache_line_round_trip_end"}
+            self.assertRegex(result.stdout, r"round trip between CPUs \d+ and \d+: \d+ ns "
+                                            r"\(again at the end\)")
+            self.assertRegex(result.stdout, r"round trip between CPUs \d+ and \d+: \d+ ns at the "
+                                            r"end, \d+ ns at the start")
+        self.assertEqual(measures, expected)
         with open(self.path("b.svg")) as f:
             svg = f.read()
         self.assertEqual(svg.count("<polyline"), 2)  # one line per thread count

@@ -4,11 +4,13 @@
  * samples. */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "round_trip.h"
 
 #define MAX_LIST 64
 
@@ -33,8 +35,10 @@ void cli_bench_usage(FILE *out)
             "of an epoch by OpenBLAS, split as the trainer splits them), the same products as\n"
             "rbm computes them (its own AVX-512 or AVX2 kernels, where it has them), and the\n"
             "trainer's epoch time at each thread count; seconds against data size with a\n"
-            "least-squares line and R^2; total time against epochs; the cost of --profile.\n"
-            "Figures are medians over the repeats.\n"
+            "least-squares line and R^2; total time against epochs; the cost of --profile;\n"
+            "and, at the start and the end, a cache line's round trip between the first two\n"
+            "CPUs (on a VM the host's placement of the vCPUs changes it, and the multi-thread\n"
+            "figures with it). Figures are medians over the repeats.\n"
             "\n"
             "  --repeats N   runs per figure (default 5)\n"
             "  --epochs N    epochs per run (default 2)\n"
@@ -285,7 +289,7 @@ int cli_bench(int argc, char **argv)
     fprintf(csv, "measure,threads,samples,epochs,repeats,median_seconds\n");
     printf("rbm bench: %s\n  %lld samples x %lld visible -> %lld hidden, batch %lld, chunk_rows %lld, "
            "update_strips %lld%s, split %s%s; %d repeats of %d epochs\n  OpenBLAS core %s, "
-           "rbm kernels %s, %d cores\n\n",
+           "rbm kernels %s, %d cores\n",
            config_path, (long long)rows, (long long)rbm_dataset_columns(data),
            (long long)settings.hidden, (long long)settings.batch_size,
            (long long)settings.chunk_rows, (long long)settings.update_strips,
@@ -294,6 +298,16 @@ int cli_bench(int argc, char **argv)
            settings.bit_counts ? ", bit_counts true (the floor counts bits too)" : "", o.repeats,
            o.epochs,
            rbm_blas_core(), rbm_kernels(), rbm_default_threads());
+    /* The host's placement of the vCPUs, which moves the multi-thread figures: before and after */
+    enum { TRIP_ROUNDS = 100000 };
+    int trip_cpu_a = 0, trip_cpu_b = 0;
+    const bool trip = cli_two_cpus(&trip_cpu_a, &trip_cpu_b) == 0;
+    const double trip_before = trip ? cli_round_trip_ns(trip_cpu_a, trip_cpu_b, TRIP_ROUNDS, NULL)
+                                    : -1;
+    if (trip_before >= 0)
+        printf("  a cache line's round trip between CPUs %d and %d: %.0f ns (again at the end)\n",
+               trip_cpu_a, trip_cpu_b, trip_before);
+    printf("\n");
 
     /* 1-2. floor and trainer per thread count, repeats interleaved */
     int capacity = o.repeats * o.epochs;
@@ -420,6 +434,15 @@ int cli_bench(int argc, char **argv)
                 o.repeats, on);
         fprintf(csv, "profile_off_epoch,%d,%lld,1,%d,%.6f\n", o.threads[last], (long long)rows,
                 o.repeats, off);
+    }
+    const double trip_after = trip_before >= 0 && result == 0
+                                  ? cli_round_trip_ns(trip_cpu_a, trip_cpu_b, TRIP_ROUNDS, NULL)
+                                  : -1;
+    if (trip_after >= 0) {
+        printf("\na cache line's round trip between CPUs %d and %d: %.0f ns at the end, %.0f ns "
+               "at the start\n", trip_cpu_a, trip_cpu_b, trip_after, trip_before);
+        fprintf(csv, "cache_line_round_trip_start,2,,,5,%.9f\n", trip_before * 1e-9);
+        fprintf(csv, "cache_line_round_trip_end,2,,,5,%.9f\n", trip_after * 1e-9);
     }
     free(samples);
     int closed = fclose(csv);
