@@ -118,7 +118,9 @@ int main(int argc, char **argv)
     printf("hidden %lld, visible %lld, batch %lld, %d rounds of %d calls, OpenBLAS core %s, "
            "own products %s\n",
            (long long)H, (long long)V, (long long)batch, rounds, CALLS, openblas_get_corename(),
-           RBM_PRODUCTS_AVX512 ? "AVX-512" : RBM_PRODUCTS_AVX2 ? "AVX2" : "= OpenBLAS (neither AVX-512 nor AVX2)");
+           RBM_PRODUCTS_AVX512 ? "AVX-512"
+           : RBM_PRODUCTS_AVX2 ? "AVX2"
+                               : "= OpenBLAS (neither AVX-512 nor AVX2)");
     printf("%-22s %10s %9s\n", "product", "us/call", "GFLOP/s");
     const double flops[KINDS] = {2.0 * ROWS * H * V, 2.0 * ROWS * H * V, 0, 2.0 * ROWS * V * H,
                                  2.0 * ROWS * V * H, 2.0 * H * strip * 2 * batch,

@@ -24,7 +24,8 @@ mkdir -p "$out"
 
 echo "same bits at every thread count (5000 rows, 2 epochs): sha256 of the parameters"
 # (the hashes cover the .npy members whole, headers included: not comparable with session 3's)
-for shape in "train.split=rows" "train.split=rows -s train.chunk_rows=25 -s train.update_strips=16" \
+for shape in "train.split=rows" \
+             "train.split=rows -s train.chunk_rows=25 -s train.update_strips=16" \
              "train.split=hidden -s train.update_strips=16 -s train.bit_counts=true" \
              "train.split=rows -s train.batch_size=1000 -s train.chunk_rows=63 -s train.update_strips=16"; do
   for threads in 1 2 3 4 7 8 16; do

@@ -2,8 +2,8 @@
  * The trainer's own matrix products, where they beat OpenBLAS at the trainer's shapes: the
  * reconstruction h0 W (rbm_product_nn) and the gradient [h0; hnp]^T [v0; -vn]
  * (rbm_product_tn). Both are register-blocked AVX-512 (or AVX2) kernels that read their
- * operands where they lie: no packing, which is what OpenBLAS spends time on for products this small
- * (BENCHMARKS.md, "Session 7"). Only a deep gradient (large batches) goes in slices of the
+ * operands where they lie: no packing, which is what OpenBLAS spends time on for products this
+ * small (BENCHMARKS.md, "Session 7"). Only a deep gradient (large batches) goes in slices of the
  * depth, with a copy of each slice of `right` (BENCHMARKS.md, "Session 8"). The forward
  * product v0 W^T is rbm_product_nn too, on a W^T made once per batch (rbm_transpose): the
  * trainer runs no OpenBLAS product with AVX-512 or AVX2.

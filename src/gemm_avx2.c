@@ -290,7 +290,8 @@ product_tn_deep(float *out, int64_t out_stride, __m256 beta, __m256 alpha, const
                 const float *slice_left = left + slice * left_stride + first_row;
                 for (int64_t p = 0; p < panels; p++) {
                     const int64_t column = first_column + p * PANEL;
-                    const Lanes lanes = lanes_of(columns - column < PANEL ? columns - column : PANEL);
+                    const Lanes lanes =
+                        lanes_of(columns - column < PANEL ? columns - column : PANEL);
                     const float *slice_right = right + slice * right_stride + column;
                     for (int64_t k = 0; k < slice_depth; k++) { /* zeros past the columns */
                         __m256 low, high;
