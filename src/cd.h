@@ -54,6 +54,8 @@ typedef struct Shape {
                             (v0, vn, h0) to the update strips as bytes, not floats */
     bool streaming_samples; /* several workers: the hand-over bytes are written with
                                non-temporal stores (rbm_draw_samples) */
+    int64_t workers;     /* threads in the pool: which worker reads what, for the choice of
+                            streaming stores; never the arithmetic */
     bool transposed_forward; /* the own products (gemm.h): the forward products v W^T read a
                                 W^T made once per batch, by each worker for all of W (split =
                                 rows, rbm_cd_take_weights) or for its strip (split = hidden) */
@@ -84,16 +86,19 @@ typedef struct BatchBuffers {
     bool chains_start;           /* the run's first batch: the chains start from h0 */
     float *visible_stats;        /* [2 * batch_size][visible]: v0 rows, then -vn rows (split =
                                     rows; split = hidden has them in sample_bytes) */
-    float *hidden_stats;         /* [2 * batch_size][hidden]: h0 rows, then hnp rows */
+    float *hidden_stats;         /* [2 * batch_size][hidden]: h0 rows, then hnp rows (split =
+                                    hidden: [strips][rbm_strip_region(2 * batch_size)]) */
     float *chunk_visible_delta;  /* [chunks][visible]: sum over the chunk of v0p - vnp */
     float *chunk_hidden_delta;   /* [chunks][hidden]: sum over the chunk of h0 - hnp */
     double *chunk_squared_error; /* [chunks]: sum over the chunk of (v0p - vnp)^2, with vnp the
                                     one-step reconstruction of the data */
     float *chunk_hidden_probability; /* [chunks][hidden]: sum of h0p (sparsity only) */
     /* split = hidden only: */
-    float *partials;       /* [strips][batch_size][visible]: strip s's h0_s W_s */
-    float *chain_partials; /* [strips][batch_size][visible]: the chain's h_s W_s (CD-k, PCD) */
-    float *chain_hidden;   /* [batch_size][hidden]: the chain's hidden samples (CD-k, PCD) */
+    float *partials;       /* [strips][units][rbm_partial_block()]: strip s's h0_s W_s, by
+                              column unit (rbm_partial_offset) */
+    float *chain_partials; /* the same for the chain's h_s W_s (CD-k, PCD) */
+    float *chain_hidden;   /* [strips][rbm_strip_region(batch_size)]: the chain's hidden
+                              samples (CD-k, PCD) */
     /* split = hidden, and split = rows with byte_handover: */
     uint8_t *sample_bytes; /* [2 * batch_size][rbm_byte_stride(visible)]: v0 rows, then vn rows,
                               as 0/1 bytes: what the workers hand over, a quarter of the floats'
@@ -260,6 +265,52 @@ static inline int64_t rbm_widest_column_strip(int64_t visible, int64_t strips)
 static inline int64_t rbm_widest_hidden_strip(const Shape *shape)
 {
     return (shape->hidden + shape->strips - 1) / shape->strips;
+}
+
+/* split = hidden keeps each strip's hidden statistics apart from the others', in a region of
+ * its own that starts a 4 KiB page: h0_s's rows, then hnp_s's, rbm_widest_hidden_strip()
+ * floats apart (the chain's samples likewise, in chain_hidden). In rows of all H units, each
+ * strip's units side by side, every phase that wrote or read them ran slower at 2 threads
+ * while the host's round trip between the cores was slow (the h0 sampling by half, the
+ * gradient by 8%), and strips padded to whole lines but still side by side were no faster:
+ * the hardware prefetchers, running on along a row into the other strip's lines, most likely
+ * made those lines cross between the cores. Page-apart regions took the phases back to their
+ * times in the fast state (BENCHMARKS.md, "Session 11"); the prefetchers stop at pages.
+ * Floats per region, for `rows` rows of each strip: */
+static inline int64_t rbm_strip_region(const Shape *shape, int64_t rows)
+{
+    const int64_t floats = rows * rbm_widest_hidden_strip(shape);
+    return (floats + 1023) / 1024 * 1024;
+}
+
+/* split = hidden keeps strip s's partial reconstruction h_s W_s by column unit: unit u's
+ * columns of the batch's rows, rbm_partial_stride() floats apart, in a block of its own that
+ * starts a page. The worker that sums unit u's columns then reads whole blocks, and its
+ * prefetchers stay out of the lines of the columns other workers read: with rows of all V
+ * columns, they fetched those lines too, which the strip's worker then had to take back,
+ * across the cores, to write the next batch's partials. Rows of whole lines can also be
+ * written with streaming stores (rbm_product_nn_streaming). */
+static inline int64_t rbm_partial_stride(const Shape *shape)
+{
+    int64_t widest = 0;
+    for (int64_t unit = 0; unit < shape->strips; unit++) {
+        const int64_t width = rbm_column_unit_start(shape->visible, shape->strips, unit + 1) -
+                              rbm_column_unit_start(shape->visible, shape->strips, unit);
+        widest = width > widest ? width : widest;
+    }
+    return rbm_product_stride(widest);
+}
+
+/* Floats per block */
+static inline int64_t rbm_partial_block(const Shape *shape)
+{
+    return (shape->batch_size * rbm_partial_stride(shape) + 1023) / 1024 * 1024;
+}
+
+/* Where strip s's partials for column unit u start */
+static inline int64_t rbm_partial_offset(const Shape *shape, int64_t strip, int64_t unit)
+{
+    return (strip * shape->strips + unit) * rbm_partial_block(shape);
 }
 
 /* The row stride of split = hidden's W_s^T (BatchBuffers.strip_weights_transposed) */

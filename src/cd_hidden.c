@@ -6,7 +6,13 @@
  * Gibbs step). The samples v0 and vn cross as 0/1 bytes (sample_bytes), a quarter of their
  * floats' size, and each worker expands them into its own float copy for its products
  * (rbm_hidden_take_samples): at 2 threads that ran 5-8% faster than one shared float array
- * (BENCHMARKS.md, "Session 5"). The phases:
+ * (BENCHMARKS.md, "Session 5"). What one worker writes and another reads lies apart from
+ * what others write (each strip's hidden statistics in a region of its own, each strip's
+ * partials in a block per column unit: cd.h), and is written with streaming stores where
+ * another worker reads it next (the samples, the partials others sum): while the host's
+ * cache-line round trip between the two vCPUs here was slow (~470 ns), these took 2-thread
+ * epochs from 0.77 to 0.67 s, as fast as while it was quick (BENCHMARKS.md, "Session 11").
+ * The phases:
  *   1. row chunks:      v0 ~ Bernoulli(v0p)
  *   2. hidden strips:   h0_s ~ sigmoid(v0 W_s^T + hb_s); partial_s = h0_s W_s
  *   3. visible columns: vnp = sigmoid(sum of the partials, in strip order, + vb); the
@@ -104,14 +110,36 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
 }
 
-/* partials[strip] = hidden[:, first..end) W[first..end, :] for the batch's rows */
-static void partial_product(float *partials, const float *hidden, const Parameters *params,
-                            const Shape *shape, const BatchBuffers *batch, int64_t strip,
-                            int64_t first, int64_t end, PhaseTimer *timer)
+/* Strip s's partials = hidden_s W[first..end, :] for the batch's rows, hidden_s being the
+ * strip's end - first units of B rows hidden_stride apart: one product per column unit, into
+ * the unit's block. Each sum runs over the strip's units in the same order whatever the
+ * columns of the product, so the blocks change where the sums go, not their bits. The blocks
+ * another worker sums (unit u is worker u mod workers's, strip s worker s mod workers's) are
+ * written with streaming stores: while the cores' round trip was slow, plain stores waited
+ * for each line to come back from the core that read it in the last batch. */
+static void partial_product(float *partials, const float *hidden_s, int64_t hidden_stride,
+                            const Parameters *params, const Shape *shape,
+                            const BatchBuffers *batch, int64_t strip, int64_t first, int64_t end,
+                            PhaseTimer *timer)
 {
-    const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
-    rbm_cd_product_nn(partials + strip * shape->batch_size * V, V, 1.0f, hidden + first, H,
-                      params->weights + first * V, V, B, V, end - first, shape);
+    const int64_t V = shape->visible, B = batch->rows, stride = rbm_partial_stride(shape);
+    bool streamed = false;
+    for (int64_t unit = 0; unit < shape->strips; unit++) {
+        const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
+        const int64_t width = rbm_column_unit_start(V, shape->strips, unit + 1) - column;
+        float *out = partials + rbm_partial_offset(shape, strip, unit);
+        const float *right = params->weights + first * V + column;
+        if (!shape->openblas_products && unit % shape->workers != strip % shape->workers) {
+            rbm_product_nn_streaming(out, stride, 1.0f, hidden_s, hidden_stride, right, V, B,
+                                     width, end - first);
+            streamed = true;
+        } else {
+            rbm_cd_product_nn(out, stride, 1.0f, hidden_s, hidden_stride, right, V, B, width,
+                              end - first, shape);
+        }
+    }
+    if (streamed) /* before the barrier */
+        rbm_streaming_fence();
     phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, end - first));
 }
 
@@ -121,14 +149,15 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
     int64_t first, end;
     range_of(H, shape->strips, strip, &first, &end);
-    const int64_t n = end - first;
+    const int64_t n = end - first, stride = rbm_widest_hidden_strip(shape);
+    float *h0 = batch->hidden_stats + strip * rbm_strip_region(shape, 2 * shape->batch_size);
     float *h0p = scratch->strip_work; /* [B][n] */
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     if (shape->transposed_forward) { /* W_s^T, for this batch's forward products */
-        const int64_t stride = rbm_strip_transposed_stride(shape);
-        rbm_transpose(batch->strip_weights_transposed + strip * V * stride, stride,
-                      params->weights + first * V, V, n, V);
+        const int64_t transposed_stride = rbm_strip_transposed_stride(shape);
+        rbm_transpose(batch->strip_weights_transposed + strip * V * transposed_stride,
+                      transposed_stride, params->weights + first * V, V, n, V);
     }
     /* h0p_s = sigmoid(v0 W_s^T + hb_s); h0_s ~ Bernoulli(h0p_s) */
     strip_forward(h0p, 1.0f, scratch->visible_samples, batch, params, shape, strip, first, n);
@@ -139,25 +168,27 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (shape->sparsity)
             rbm_cd_column_sums(batch->chunk_hidden_probability + first, h0p, B, n);
-        rbm_cd_sample_block(batch->hidden_stats + first, H, NULL, 0, false, h0p, n, B, n, scratch,
+        rbm_cd_sample_block(h0, stride, NULL, 0, false, h0p, n, B, n, scratch,
                             batch->first_draw + (uint64_t)V + (uint64_t)first,
                             rbm_draws_per_sample(shape), 1.0f);
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
     }
     /* the data's one-step reconstruction, and the chains' when PCD goes on from them */
-    partial_product(batch->partials, batch->hidden_stats, params, shape, batch, strip, first,
-                    end, timer);
+    partial_product(batch->partials, h0, stride, params, shape, batch, strip, first, end, timer);
     if (shape->persistent && !batch->chains_start)
-        partial_product(batch->chain_partials, batch->chains, params, shape, batch, strip, first,
-                        end, timer);
+        partial_product(batch->chain_partials, batch->chains + first, H, params, shape, batch,
+                        strip, first, end, timer);
 }
 
-/* out[j] = sigmoid(sum over strips of partials[s][row][first + j], in strip order, + vb) */
+/* out[j] = sigmoid(sum over strips of their partials for column first + j of row `row`, in
+ * strip order, + vb): the columns of column unit `unit` */
 static void reconstruct_columns(float *out, const float *partials, const Parameters *params,
-                                const Shape *shape, int64_t row, int64_t first, int64_t width)
+                                const Shape *shape, int64_t unit, int64_t row, int64_t first,
+                                int64_t width)
 {
-    const int64_t V = shape->visible;
-    rbm_sigmoid_sum_bias(out, partials + row * V + first, shape->batch_size * V, shape->strips,
+    rbm_sigmoid_sum_bias(out, partials + rbm_partial_offset(shape, 0, unit) +
+                                  row * rbm_partial_stride(shape),
+                         shape->strips * rbm_partial_block(shape), shape->strips,
                          params->visible_bias + first, (size_t)width);
 }
 
@@ -174,17 +205,17 @@ static void load_columns(float *v0p, const RbmDataset *data, const BatchBuffers 
         memcpy(v0p, data->values + at, (size_t)width * sizeof(float));
 }
 
-/* Asks for row `row`'s columns [first, first + width) of every strip's partials, a row ahead of
- * the sums. A row's columns are a few lines of each strip, too short a run for the hardware
- * prefetchers to start on, and most strips' lines come from the other cores that wrote them:
- * at 2 threads the visible step took a third less time with this while the traffic between
- * the cores was slow, and the same time while it was fast (BENCHMARKS.md, "Session 9"). */
-static void prefetch_partials(const float *partials, const Shape *shape, int64_t row,
-                              int64_t first, int64_t width)
+/* Asks for row `row`'s columns of column unit `unit` in every strip's partials, a row ahead of
+ * the sums. Most strips' lines come from the other cores that wrote them: at 2 threads the
+ * visible step took a third less time with this while the traffic between the cores was
+ * slow, and the same time while it was fast (BENCHMARKS.md, "Session 9"). */
+static void prefetch_partials(const float *partials, const Shape *shape, int64_t unit,
+                              int64_t row, int64_t width)
 {
-    const int64_t V = shape->visible;
     for (int64_t strip = 0; strip < shape->strips; strip++) {
-        const char *start = (const char *)(partials + (strip * shape->batch_size + row) * V + first);
+        const char *start =
+            (const char *)(partials + rbm_partial_offset(shape, strip, unit) +
+                           row * rbm_partial_stride(shape));
         for (int64_t byte = 0; byte < width * (int64_t)sizeof(float); byte += 64)
             __builtin_prefetch(start + byte, 0, 3);
     }
@@ -203,6 +234,10 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
     const int64_t width = end - first;
     const bool from_chains = shape->persistent && !batch->chains_start;
     const bool last = step == shape->cd_steps;
+    /* A streamed row ends in a whole 16-byte block (rbm_draw_samples): only where that block
+     * holds none of the next unit's columns */
+    const bool streaming =
+        shape->streaming_samples && first % 16 == 0 && (end % 16 == 0 || end == V);
     /* step 1 reconstructs the data's h0 (and, for PCD, the chains); later steps the chain's h */
     const float *chain = step == 1 && !from_chains ? batch->partials : batch->chain_partials;
     float *v0p = scratch->visible_probability, *data_vnp = scratch->visible_work;
@@ -216,19 +251,19 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
     for (int64_t i = 0; i < B; i++) {
         if (i + 1 < B) {
             if (step == 1)
-                prefetch_partials(batch->partials, shape, i + 1, first, width);
+                prefetch_partials(batch->partials, shape, unit, i + 1, width);
             if (chain != batch->partials)
-                prefetch_partials(chain, shape, i + 1, first, width);
+                prefetch_partials(chain, shape, unit, i + 1, width);
         }
         if (step == 1 || last)
             load_columns(v0p, data, batch, i, first, width);
         if (step == 1) { /* the reconstruction error, of the data's one-step reconstruction */
-            reconstruct_columns(data_vnp, batch->partials, params, shape, i, first, width);
+            reconstruct_columns(data_vnp, batch->partials, params, shape, unit, i, first, width);
             squares += rbm_difference_sums(difference, v0p, data_vnp, 1, width);
         }
         const float *negative_vnp = data_vnp;
         if (chain != batch->partials) {
-            reconstruct_columns(vnp, chain, params, shape, i, first, width);
+            reconstruct_columns(vnp, chain, params, shape, unit, i, first, width);
             negative_vnp = vnp;
         }
         if (last) { /* dvb from the last step's reconstruction (the data's, for CD-1) */
@@ -237,11 +272,17 @@ void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Paramet
             for (int64_t j = 0; j < width; j++)
                 delta[first + j] += difference[j];
         }
-        /* vn ~ Bernoulli(vnp), as plain stores (streaming them was no faster, session 7) */
+        /* vn ~ Bernoulli(vnp), as bytes every worker reads next: with several workers,
+         * streaming stores, which need not take the lines back from the other cores that read
+         * them in the last batch (session 7 found them no faster on another host; here they
+         * took the visible step from 0.25 to 0.21 s per 2 epochs while the cores' round trip
+         * was slow, BENCHMARKS.md, "Session 11") */
         rbm_cd_sample_block(NULL, 0, batch->sample_bytes + (B + i) * rbm_byte_stride(V) + first, 0,
-                            false, negative_vnp, 0, 1, width, scratch,
+                            streaming, negative_vnp, 0, 1, width, scratch,
                             step_draws(shape, batch, i, step) + (uint64_t)first, 0, 1.0f);
     }
+    if (streaming) /* the hand-over bytes, before the barrier */
+        rbm_streaming_fence();
     if (step == 1)
         batch->chunk_squared_error[unit] = squares;
     /* One phase for the whole row loop: a clock read per row and step would cost more than the
@@ -261,9 +302,13 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     const int64_t V = shape->visible, H = shape->hidden, B = batch->rows;
     int64_t first, end;
     range_of(H, shape->strips, strip, &first, &end);
-    const int64_t n = end - first;
+    const int64_t n = end - first, stride = rbm_widest_hidden_strip(shape);
     float *pre = scratch->strip_work; /* [B][n] */
-    float *h0 = batch->hidden_stats + first, *hnp = batch->hidden_stats + B * H + first;
+    float *h0 = batch->hidden_stats + strip * rbm_strip_region(shape, 2 * shape->batch_size);
+    float *hnp = h0 + B * stride;
+    float *chain = batch->chain_hidden ? batch->chain_hidden +
+                                             strip * rbm_strip_region(shape, shape->batch_size)
+                                       : NULL;
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     /* hnp_s = sigmoid(vn W_s^T + hb_s): alpha = -1 undoes the stored sign */
@@ -272,12 +317,12 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
         for (int64_t i = 0; i < B; i++)
-            rbm_sigmoid_bias(hnp + i * H, pre + i * n, params->hidden_bias + first, (size_t)n);
+            rbm_sigmoid_bias(hnp + i * stride, pre + i * n, params->hidden_bias + first, (size_t)n);
         phase_end(timer, RBM_PHASE_SIGMOID, 0);
         if (step < shape->cd_steps || shape->persistent) { /* the chain goes on from h ~ hnp */
             for (int64_t i = 0; i < B; i++)
-                rbm_cd_sample_block(batch->chain_hidden + i * H + first, 0, NULL, 0, false,
-                                    hnp + i * H, 0, 1, n, scratch,
+                rbm_cd_sample_block(chain + i * stride, 0, NULL, 0, false, hnp + i * stride, 0,
+                                    1, n, scratch,
                                     step_draws(shape, batch, i, step) + (uint64_t)V +
                                         (uint64_t)first,
                                     0, 1.0f);
@@ -285,7 +330,7 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         }
     }
     if (step < shape->cd_steps) { /* the next step's partial reconstruction */
-        partial_product(batch->chain_partials, batch->chain_hidden, params, shape, batch, strip,
+        partial_product(batch->chain_partials, chain, stride, params, shape, batch, strip,
                         first, end, timer);
         return;
     }
@@ -294,17 +339,17 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     const float inverse_rows = 1.0f / (float)B;
     const bool bits = shape->bit_counts;
     if (bits && !shape->products_only) { /* the strip's columns of h0 */
-        rbm_pack_sample_bits(scratch->hidden_bits, h0, H, B, n);
+        rbm_pack_sample_bits(scratch->hidden_bits, h0, stride, B, n);
         phase_end(timer, RBM_PHASE_CONVERT, 0);
     }
-    rbm_cd_gradient(velocity->weights + first * V, V, bits ? hnp : h0, H,
+    rbm_cd_gradient(velocity->weights + first * V, V, bits ? hnp : h0, stride,
                     scratch->visible_samples + (bits ? B * V : 0), V, scratch->hidden_bits,
                     scratch->visible_bits, n, V, B, rule->momentum, timer, shape);
     if (shape->products_only)
         return;
     if (shape->persistent)
         for (int64_t i = 0; i < B; i++)
-            memcpy(batch->chains + i * H + first, batch->chain_hidden + i * H + first,
+            memcpy(batch->chains + i * H + first, chain + i * stride,
                    (size_t)n * sizeof(float));
     /* W_s stays in this worker's cache: plain stores */
     rbm_weight_step(params->weights + first * V, velocity->weights + first * V,
@@ -314,7 +359,7 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         delta[first + j] = h0[j] - hnp[j];
     for (int64_t i = 1; i < B; i++)
         for (int64_t j = 0; j < n; j++)
-            delta[first + j] += h0[i * H + j] - hnp[i * H + j];
+            delta[first + j] += h0[i * stride + j] - hnp[i * stride + j];
     rbm_cd_update_bias(params->hidden_bias, velocity->hidden_bias, delta,
                        shape->sparsity ? batch->chunk_hidden_probability : NULL, H, 1, first,
                        end, inverse_rows, rule, B);

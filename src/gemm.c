@@ -317,6 +317,14 @@ product_tn_deep(float *out, int64_t out_stride, __m512 beta, __m512 alpha, const
     }
 }
 
+void rbm_product_nn_streaming(float *out, int64_t out_stride, float alpha, const float *left,
+                              int64_t left_stride, const float *right, int64_t right_stride,
+                              int64_t rows, int64_t columns, int64_t depth)
+{
+    rbm_product_nn(out, out_stride, alpha, left, left_stride, right, right_stride, rows, columns,
+                   depth);
+}
+
 void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
                     int64_t columns, int64_t depth)
@@ -367,6 +375,14 @@ void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *le
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)columns, (int)depth,
                 alpha, left, (int)left_stride, right, (int)right_stride, 0.0f, out,
                 (int)out_stride);
+}
+
+void rbm_product_nn_streaming(float *out, int64_t out_stride, float alpha, const float *left,
+                              int64_t left_stride, const float *right, int64_t right_stride,
+                              int64_t rows, int64_t columns, int64_t depth)
+{
+    rbm_product_nn(out, out_stride, alpha, left, left_stride, right, right_stride, rows, columns,
+                   depth);
 }
 
 void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, const float *left,

@@ -40,6 +40,15 @@ void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *le
                     const float *right, int64_t right_stride, int64_t rows, int64_t columns,
                     int64_t depth);
 
+/* rbm_product_nn, for an `out` that other cores read next: the AVX2 kernels write its full
+ * panels with non-temporal stores where out is 64-byte aligned and out_stride a multiple of 16
+ * floats, so the lines need not come back from the cores that read them last (the caller
+ * fences, rbm_streaming_fence, before they read again). The AVX-512 kernels, not yet measured
+ * with them, and OpenBLAS store plainly. The same bits either way. */
+void rbm_product_nn_streaming(float *out, int64_t out_stride, float alpha, const float *left,
+                              int64_t left_stride, const float *right, int64_t right_stride,
+                              int64_t rows, int64_t columns, int64_t depth);
+
 /* out[rows][columns] = beta * out + alpha * (left[depth][rows]^T . right[depth][columns]),
  * each element as beta * out + alpha * sum, two products and one sum, rounded each. Unlike
  * BLAS, beta = 0 still reads out (0 * NaN is NaN). */

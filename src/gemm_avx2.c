@@ -91,10 +91,12 @@ void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_s
 }
 
 /* One block: `block_rows` rows (a constant where it is inlined) by one panel; `left` is the
- * block's first row, `right` and `out` the panel's first column. */
+ * block's first row, `right` and `out` the panel's first column. `streaming`: the panel's rows
+ * are whole cache lines, written with non-temporal stores. */
 ALWAYS_INLINE void nn_block(float *out, int64_t out_stride, __m256 alpha, const float *left,
                             int64_t left_stride, const float *right, int64_t right_stride,
-                            int64_t depth, Lanes lanes, bool partial, int block_rows)
+                            int64_t depth, Lanes lanes, bool partial, bool streaming,
+                            int block_rows)
 {
     __m256 sum_low[ROWS], sum_high[ROWS];
     for (int r = 0; r < block_rows; r++)
@@ -108,9 +110,16 @@ ALWAYS_INLINE void nn_block(float *out, int64_t out_stride, __m256 alpha, const 
             sum_high[r] = _mm256_fmadd_ps(factor, right_high, sum_high[r]);
         }
     }
-    for (int r = 0; r < block_rows; r++)
-        store_panel(out + r * out_stride, _mm256_mul_ps(alpha, sum_low[r]),
-                    _mm256_mul_ps(alpha, sum_high[r]), lanes, partial);
+    for (int r = 0; r < block_rows; r++) {
+        const __m256 low = _mm256_mul_ps(alpha, sum_low[r]);
+        const __m256 high = _mm256_mul_ps(alpha, sum_high[r]);
+        if (streaming) {
+            _mm256_stream_ps(out + r * out_stride, low);
+            _mm256_stream_ps(out + r * out_stride + 8, high);
+        } else {
+            store_panel(out + r * out_stride, low, high, lanes, partial);
+        }
+    }
 }
 
 /* The last rows of a panel, fewer than a block: one inlined copy per count, so the sums stay
@@ -120,19 +129,20 @@ _Static_assert(ROWS == 6, "the remainder cases cover 1 to ROWS - 1");
 
 ALWAYS_INLINE void nn_panel(float *out, int64_t out_stride, __m256 alpha, const float *left,
                             int64_t left_stride, const float *right, int64_t right_stride,
-                            int64_t rows, int64_t depth, Lanes lanes, bool partial)
+                            int64_t rows, int64_t depth, Lanes lanes, bool partial,
+                            bool streaming)
 {
     int64_t row = 0;
     for (; row + ROWS <= rows; row += ROWS)
         nn_block(out + row * out_stride, out_stride, alpha, left + row * left_stride,
-                 left_stride, right, right_stride, depth, lanes, partial, ROWS);
+                 left_stride, right, right_stride, depth, lanes, partial, streaming, ROWS);
     float *block_out = out + row * out_stride;
     const float *block_left = left + row * left_stride;
     switch (rows - row) {
 #define NN_CASE(n)                                                                               \
     case n:                                                                                      \
         nn_block(block_out, out_stride, alpha, block_left, left_stride, right, right_stride,    \
-                 depth, lanes, partial, n);                                                      \
+                 depth, lanes, partial, streaming, n);                                           \
         break;
         REMAINDER_CASES(NN_CASE)
 #undef NN_CASE
@@ -141,19 +151,42 @@ ALWAYS_INLINE void nn_panel(float *out, int64_t out_stride, __m256 alpha, const 
     }
 }
 
+static void product_nn(float *out, int64_t out_stride, float alpha, const float *left,
+                       int64_t left_stride, const float *right, int64_t right_stride,
+                       int64_t rows, int64_t columns, int64_t depth, bool streaming)
+{
+    const __m256 alpha_vector = _mm256_set1_ps(alpha);
+    const Lanes all = lanes_of(PANEL);
+    /* a full panel's rows are whole lines where the first one is and the stride keeps them so */
+    streaming = streaming && (uintptr_t)out % 64 == 0 && out_stride % PANEL == 0;
+    int64_t column = 0;
+    for (; column + PANEL <= columns; column += PANEL) {
+        if (streaming)
+            nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
+                     right_stride, rows, depth, all, false, true);
+        else
+            nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
+                     right_stride, rows, depth, all, false, false);
+    }
+    if (column < columns) /* the lines a partial panel shares are written plainly */
+        nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
+                 right_stride, rows, depth, lanes_of(columns - column), true, false);
+}
+
 void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
                     int64_t columns, int64_t depth)
 {
-    const __m256 alpha_vector = _mm256_set1_ps(alpha);
-    const Lanes all = lanes_of(PANEL);
-    int64_t column = 0;
-    for (; column + PANEL <= columns; column += PANEL)
-        nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
-                 right_stride, rows, depth, all, false);
-    if (column < columns)
-        nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
-                 right_stride, rows, depth, lanes_of(columns - column), true);
+    product_nn(out, out_stride, alpha, left, left_stride, right, right_stride, rows, columns,
+               depth, false);
+}
+
+void rbm_product_nn_streaming(float *out, int64_t out_stride, float alpha, const float *left,
+                              int64_t left_stride, const float *right, int64_t right_stride,
+                              int64_t rows, int64_t columns, int64_t depth)
+{
+    product_nn(out, out_stride, alpha, left, left_stride, right, right_stride, rows, columns,
+               depth, true);
 }
 
 /* One row of a panel of tn's output: beta * out + alpha * sum, two products and one sum */

@@ -30,13 +30,23 @@
 
 
 /* `size` zeroed bytes on a cache-line boundary */
-static void *aligned_bytes(size_t size)
+static void *aligned_to(size_t alignment, size_t size)
 {
     void *memory = NULL;
-    if (rbm_posix_memalign(&memory, 64, size ? size : 1) != 0)
+    if (rbm_posix_memalign(&memory, alignment, size ? size : 1) != 0)
         return NULL;
     memset(memory, 0, size ? size : 1);
     return memory;
+}
+
+static void *aligned_bytes(size_t size) { return aligned_to(64, size); }
+
+/* split = hidden's per-strip regions and per-unit blocks start pages (cd.h) */
+static float *page_floats(size_t count)
+{
+    if (count > SIZE_MAX / sizeof(float) / 2)
+        return NULL;
+    return aligned_to(4096, (count ? count : 1) * sizeof(float));
 }
 
 static float *aligned_floats(size_t count)
@@ -123,7 +133,10 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
      * float copy; hnp stays in hidden_stats */
     const bool bytes = shape->split_hidden || shape->byte_handover;
     w->batch.visible_stats = aligned_floats(bytes ? 0 : 2 * B * V);
-    w->batch.hidden_stats = aligned_floats(2 * B * H);
+    w->batch.hidden_stats =
+        shape->split_hidden
+            ? page_floats(strips * (size_t)rbm_strip_region(shape, shape->batch_size * 2))
+            : aligned_floats(2 * B * H);
     w->batch.chunk_visible_delta = aligned_floats(chunks * V);
     w->batch.chunk_hidden_delta = aligned_floats(chunks * H);
     w->batch.chunk_squared_error = rbm_calloc(error_units, sizeof(double));
@@ -138,10 +151,12 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         return -ENOMEM;
     const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
     if (shape->split_hidden) {
-        if (!(w->batch.partials = aligned_floats(strips * B * V)))
+        const size_t partial_floats = strips * strips * (size_t)rbm_partial_block(shape);
+        if (!(w->batch.partials = page_floats(partial_floats)))
             return -ENOMEM;
-        if (chain_samples && (!(w->batch.chain_partials = aligned_floats(strips * B * V)) ||
-                              !(w->batch.chain_hidden = aligned_floats(B * H))))
+        if (chain_samples && (!(w->batch.chain_partials = page_floats(partial_floats)) ||
+                              !(w->batch.chain_hidden = page_floats(
+                                  strips * (size_t)rbm_strip_region(shape, shape->batch_size)))))
             return -ENOMEM;
     }
     if (shape->transposed_forward && shape->split_hidden &&
@@ -640,6 +655,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * from the last batch: streaming stores write them without taking the lines back first.
      * One worker reads its own bytes next, from its cache. */
     shape.streaming_samples = threads > 1;
+    shape.workers = threads;
     /* The own forward product (gemm.h) reads W^T; OpenBLAS packs W itself */
     shape.transposed_forward = RBM_PRODUCTS_OWN && !shape.openblas_products;
     /* Each RBM of a stack draws from a stream of its own. */

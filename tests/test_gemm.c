@@ -146,6 +146,46 @@ static void test_product_nn(void **state)
             }
 }
 
+/* rbm_product_nn_streaming writes what rbm_product_nn writes, bit for bit, and nothing past
+ * its columns: where `out` is aligned for streaming stores (64 bytes, a stride of whole lines;
+ * the AVX2 kernels stream the full panels there) and where it is not (plain stores). The
+ * trainer's partial reconstructions are 384 and 400 columns wide at 784 visible units. */
+static void test_product_nn_streaming(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 7, 8);
+    const int64_t column_cases[] = {8, 16, 47, 384, 400};
+    const int64_t row_cases[] = {1, 7, 100};
+    const int64_t depth = 150;
+    for (size_t a = 0; a < COUNT(row_cases); a++)
+        for (size_t b = 0; b < COUNT(column_cases); b++)
+            for (int64_t offset = 0; offset <= 4; offset += 4) { /* 4 floats: not aligned */
+                const int64_t rows = row_cases[a], columns = column_cases[b];
+                const int64_t stride = (columns + 15) / 16 * 16 + 16;
+                const size_t floats = (size_t)(rows * stride + 2 * 16);
+                float *streamed = aligned_alloc(64, floats * sizeof(float));
+                float *plain = aligned_alloc(64, floats * sizeof(float));
+                assert_non_null(streamed);
+                assert_non_null(plain);
+                for (size_t i = 0; i < floats; i++)
+                    streamed[i] = plain[i] = GUARD;
+                Operand left = operand((size_t)(rows * depth), true, &rng);
+                Operand right = operand((size_t)(depth * columns), false, &rng);
+                rbm_product_nn_streaming(streamed + 16 + offset, stride, 1.0f, left.values, depth,
+                                         right.values, columns, rows, columns, depth);
+                rbm_product_nn(plain + 16 + offset, stride, 1.0f, left.values, depth,
+                               right.values, columns, rows, columns, depth);
+                assert_memory_equal(streamed, plain, floats * sizeof(float));
+                /* and the product is there, not the guard */
+                assert_true(plain[16 + offset] != GUARD);
+                free_operand(left);
+                free_operand(right);
+                free(streamed);
+                free(plain);
+            }
+}
+
 static void test_product_tn(void **state)
 {
     (void)state;
@@ -251,6 +291,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_product_nn),
+        cmocka_unit_test(test_product_nn_streaming),
         cmocka_unit_test(test_product_tn),
         cmocka_unit_test(test_products_independent_of_split),
         cmocka_unit_test(test_transpose),
