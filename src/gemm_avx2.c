@@ -151,6 +151,46 @@ ALWAYS_INLINE void nn_panel(float *out, int64_t out_stride, __m256 alpha, const 
     }
 }
 
+/* A last panel of 8 columns or fewer, in one register per row: a 16-column panel would spend
+ * half its multiply-adds on nothing, and hidden 300's strips of 150 units end in 6 columns.
+ * HALF_ROWS rows a block, so that enough independent sums are in flight (the 6 rows of a full
+ * block would leave the multiply-adds waiting on each other): the strip's forward product
+ * took 269 instead of 279 us (BENCHMARKS.md, "Session 11"). The same chain per element. */
+enum { HALF_ROWS = 12 };
+
+ALWAYS_INLINE void nn_half_block(float *out, int64_t out_stride, __m256 alpha, const float *left,
+                                 int64_t left_stride, const float *right, int64_t right_stride,
+                                 int64_t depth, __m256i lanes, int block_rows)
+{
+    __m256 sum[HALF_ROWS];
+    for (int r = 0; r < block_rows; r++)
+        sum[r] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < depth; k++) {
+        const __m256 right_row = _mm256_maskload_ps(right + k * right_stride, lanes);
+        for (int r = 0; r < block_rows; r++)
+            sum[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(left + r * left_stride + k), right_row,
+                                     sum[r]);
+    }
+    for (int r = 0; r < block_rows; r++)
+        _mm256_maskstore_ps(out + r * out_stride, lanes, _mm256_mul_ps(alpha, sum[r]));
+}
+
+static void nn_half_panel(float *out, int64_t out_stride, __m256 alpha, const float *left,
+                          int64_t left_stride, const float *right, int64_t right_stride,
+                          int64_t rows, int64_t depth, __m256i lanes)
+{
+    int64_t row = 0;
+    for (; row + HALF_ROWS <= rows; row += HALF_ROWS)
+        nn_half_block(out + row * out_stride, out_stride, alpha, left + row * left_stride,
+                      left_stride, right, right_stride, depth, lanes, HALF_ROWS);
+    for (; row + 4 <= rows; row += 4)
+        nn_half_block(out + row * out_stride, out_stride, alpha, left + row * left_stride,
+                      left_stride, right, right_stride, depth, lanes, 4);
+    for (; row < rows; row++)
+        nn_half_block(out + row * out_stride, out_stride, alpha, left + row * left_stride,
+                      left_stride, right, right_stride, depth, lanes, 1);
+}
+
 static void product_nn(float *out, int64_t out_stride, float alpha, const float *left,
                        int64_t left_stride, const float *right, int64_t right_stride,
                        int64_t rows, int64_t columns, int64_t depth, bool streaming)
@@ -168,7 +208,11 @@ static void product_nn(float *out, int64_t out_stride, float alpha, const float 
             nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
                      right_stride, rows, depth, all, false, false);
     }
-    if (column < columns) /* the lines a partial panel shares are written plainly */
+    /* the lines a partial panel shares are written plainly */
+    if (column < columns && columns - column <= PANEL / 2)
+        nn_half_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
+                      right_stride, rows, depth, lanes_of(columns - column).low);
+    else if (column < columns)
         nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
                  right_stride, rows, depth, lanes_of(columns - column), true, false);
 }
