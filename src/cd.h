@@ -267,29 +267,35 @@ static inline int64_t rbm_widest_hidden_strip(const Shape *shape)
     return (shape->hidden + shape->strips - 1) / shape->strips;
 }
 
+/* `floats` rounded up to whole 4 KiB pages, or where that would add more than an eighth (many
+ * small strips or units), to whole cache lines */
+static inline int64_t rbm_page_rounded(int64_t floats)
+{
+    return floats >= 8 * 1024 ? (floats + 1023) / 1024 * 1024 : (floats + 15) / 16 * 16;
+}
+
 /* split = hidden keeps each strip's hidden statistics apart from the others', in a region of
- * its own that starts a 4 KiB page: h0_s's rows, then hnp_s's, rbm_widest_hidden_strip()
- * floats apart (the chain's samples likewise, in chain_hidden). In rows of all H units, each
+ * its own that starts a 4 KiB page (rbm_page_rounded): h0_s's rows, then hnp_s's,
+ * rbm_widest_hidden_strip() floats apart (the chain's samples likewise, in chain_hidden). In rows of all H units, each
  * strip's units side by side, every phase that wrote or read them ran slower at 2 threads
  * while the host's round trip between the cores was slow (the h0 sampling by half, the
  * gradient by 8%), and strips padded to whole lines but still side by side were no faster:
  * the hardware prefetchers, running on along a row into the other strip's lines, most likely
  * made those lines cross between the cores. Page-apart regions took the phases back to their
  * times in the fast state (BENCHMARKS.md, "Session 11"); the prefetchers stop at pages.
- * Floats per region, for `rows` rows of each strip: */
+ * Floats per region, for `rows` rows of each strip (small regions: whole lines, not pages): */
 static inline int64_t rbm_strip_region(const Shape *shape, int64_t rows)
 {
-    const int64_t floats = rows * rbm_widest_hidden_strip(shape);
-    return (floats + 1023) / 1024 * 1024;
+    return rbm_page_rounded(rows * rbm_widest_hidden_strip(shape));
 }
 
 /* split = hidden keeps strip s's partial reconstruction h_s W_s by column unit: unit u's
  * columns of the batch's rows, rbm_partial_stride() floats apart, in a block of its own that
- * starts a page. The worker that sums unit u's columns then reads whole blocks, and its
- * prefetchers stay out of the lines of the columns other workers read: with rows of all V
- * columns, they fetched those lines too, which the strip's worker then had to take back,
- * across the cores, to write the next batch's partials. Rows of whole lines can also be
- * written with streaming stores (rbm_product_nn_streaming). */
+ * starts a page (rbm_page_rounded). The worker that sums unit u's columns then reads whole
+ * blocks, and its prefetchers stay out of the lines of the columns other workers read: with
+ * rows of all V columns, they fetched those lines too, which the strip's worker then had to
+ * take back, across the cores, to write the next batch's partials. Rows of whole lines can
+ * also be written with streaming stores (rbm_product_nn_streaming). */
 static inline int64_t rbm_partial_stride(const Shape *shape)
 {
     int64_t widest = 0;
@@ -304,7 +310,7 @@ static inline int64_t rbm_partial_stride(const Shape *shape)
 /* Floats per block */
 static inline int64_t rbm_partial_block(const Shape *shape)
 {
-    return (shape->batch_size * rbm_partial_stride(shape) + 1023) / 1024 * 1024;
+    return rbm_page_rounded(shape->batch_size * rbm_partial_stride(shape));
 }
 
 /* Where strip s's partials for column unit u start */
