@@ -9,10 +9,10 @@
  * (BENCHMARKS.md, "Session 5"). What one worker writes and another reads lies apart from
  * what others write (each strip's hidden statistics in a region of its own, each strip's
  * partials in a block per column unit: cd.h), and is written with streaming stores where
- * another worker reads it next (the samples, the partials others sum): while the host's
- * cache-line round trip between the two vCPUs here was slow (~470 ns), these took 2-thread
- * epochs from 0.77 to 0.67 s, as fast as while it was quick (BENCHMARKS.md, "Session 11").
- * The phases:
+ * another worker reads it next (the samples; with the AVX2 kernels, the partials others
+ * sum): while the host's cache-line round trip between the two vCPUs here was slow (~470 ns),
+ * these took 2-thread epochs from 0.77 to 0.68 s, about as fast as while it was quick
+ * (BENCHMARKS.md, "Session 11"). The phases:
  *   1. row chunks:      v0 ~ Bernoulli(v0p)
  *   2. hidden strips:   h0_s ~ sigmoid(v0 W_s^T + hb_s); partial_s = h0_s W_s
  *   3. visible columns: vnp = sigmoid(sum of the partials, in strip order, + vb); the
