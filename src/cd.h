@@ -56,6 +56,8 @@ typedef struct Shape {
                                non-temporal stores (rbm_draw_samples) */
     int64_t workers;     /* threads in the pool: which worker reads what, for the choice of
                             streaming stores; never the arithmetic */
+    int64_t partial_stride, partial_block; /* split = hidden: rbm_partial_stride() and
+                                              rbm_partial_block(), worked out once */
     bool transposed_forward; /* the own products (gemm.h): the forward products v W^T read a
                                 W^T made once per batch, by each worker for all of W (split =
                                 rows, rbm_cd_take_weights) or for its strip (split = hidden) */
@@ -304,7 +306,9 @@ static inline int64_t rbm_partial_stride(const Shape *shape)
                               rbm_column_unit_start(shape->visible, shape->strips, unit);
         widest = width > widest ? width : widest;
     }
-    return rbm_product_stride(widest);
+    /* units narrower than a few lines (many strips) stay dense: padded to a line each, their
+     * blocks (strips x strips of them) would take up to 16 times the floats */
+    return widest >= 64 ? rbm_product_stride(widest) : widest;
 }
 
 /* Floats per block */
@@ -313,10 +317,11 @@ static inline int64_t rbm_partial_block(const Shape *shape)
     return rbm_page_rounded(shape->batch_size * rbm_partial_stride(shape));
 }
 
-/* Where strip s's partials for column unit u start */
+/* Where strip s's partials for column unit u start (shape->partial_block, worked out once:
+ * the visible step asks for every row) */
 static inline int64_t rbm_partial_offset(const Shape *shape, int64_t strip, int64_t unit)
 {
-    return (strip * shape->strips + unit) * rbm_partial_block(shape);
+    return (strip * shape->strips + unit) * shape->partial_block;
 }
 
 /* The row stride of split = hidden's W_s^T (BatchBuffers.strip_weights_transposed) */

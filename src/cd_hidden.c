@@ -122,7 +122,7 @@ static void partial_product(float *partials, const float *hidden_s, int64_t hidd
                             const BatchBuffers *batch, int64_t strip, int64_t first, int64_t end,
                             PhaseTimer *timer)
 {
-    const int64_t V = shape->visible, B = batch->rows, stride = rbm_partial_stride(shape);
+    const int64_t V = shape->visible, B = batch->rows, stride = shape->partial_stride;
     bool streamed = false;
     for (int64_t unit = 0; unit < shape->strips; unit++) {
         const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
@@ -187,8 +187,8 @@ static void reconstruct_columns(float *out, const float *partials, const Paramet
                                 int64_t width)
 {
     rbm_sigmoid_sum_bias(out, partials + rbm_partial_offset(shape, 0, unit) +
-                                  row * rbm_partial_stride(shape),
-                         shape->strips * rbm_partial_block(shape), shape->strips,
+                                  row * shape->partial_stride,
+                         shape->strips * shape->partial_block, shape->strips,
                          params->visible_bias + first, (size_t)width);
 }
 
@@ -215,7 +215,7 @@ static void prefetch_partials(const float *partials, const Shape *shape, int64_t
     for (int64_t strip = 0; strip < shape->strips; strip++) {
         const char *start =
             (const char *)(partials + rbm_partial_offset(shape, strip, unit) +
-                           row * rbm_partial_stride(shape));
+                           row * shape->partial_stride);
         for (int64_t byte = 0; byte < width * (int64_t)sizeof(float); byte += 64)
             __builtin_prefetch(start + byte, 0, 3);
     }

@@ -151,7 +151,7 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         return -ENOMEM;
     const bool chain_samples = shape->cd_steps > 1 || shape->persistent;
     if (shape->split_hidden) {
-        const size_t partial_floats = strips * strips * (size_t)rbm_partial_block(shape);
+        const size_t partial_floats = strips * strips * (size_t)shape->partial_block;
         if (!(w->batch.partials = page_floats(partial_floats)))
             return -ENOMEM;
         if (chain_samples && (!(w->batch.chain_partials = page_floats(partial_floats)) ||
@@ -656,6 +656,8 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * One worker reads its own bytes next, from its cache. */
     shape.streaming_samples = threads > 1;
     shape.workers = threads;
+    shape.partial_stride = rbm_partial_stride(&shape);
+    shape.partial_block = rbm_partial_block(&shape);
     /* The own forward product (gemm.h) reads W^T; OpenBLAS packs W itself */
     shape.transposed_forward = RBM_PRODUCTS_OWN && !shape.openblas_products;
     /* Each RBM of a stack draws from a stream of its own. */

@@ -155,7 +155,8 @@ static void test_product_nn_streaming(void **state)
     (void)state;
     Pcg32 rng;
     pcg32_seed(&rng, 7, 8);
-    const int64_t column_cases[] = {8, 16, 47, 384, 400};
+    /* 24 and 390: streamed panels, then a last one of 8 columns or fewer */
+    const int64_t column_cases[] = {8, 16, 24, 47, 384, 390, 400};
     const int64_t row_cases[] = {1, 7, 100};
     const int64_t depth = 150;
     for (size_t a = 0; a < COUNT(row_cases); a++)
