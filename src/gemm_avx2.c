@@ -200,6 +200,7 @@ static void product_nn(float *out, int64_t out_stride, float alpha, const float 
     /* a full panel's rows are whole lines where the first one is and the stride keeps them so */
     streaming = streaming && (uintptr_t)out % 64 == 0 && out_stride % PANEL == 0;
     int64_t column = 0;
+    /* two calls with constant flags, so that each inlined copy has its own kind of store */
     for (; column + PANEL <= columns; column += PANEL) {
         if (streaming)
             nn_panel(out + column, out_stride, alpha_vector, left, left_stride, right + column,
