@@ -22,6 +22,7 @@
 #include "data/dataset.h"
 #include "gemm.h"
 #include "pcg32.h"
+#include "product_ones.h"
 #include "profile.h"
 
 /* The one random stream of a run (seeded by the seed, one fixed stream constant): training
@@ -61,6 +62,9 @@ typedef struct Shape {
     bool transposed_forward; /* the own products (gemm.h): the forward products v W^T read a
                                 W^T made once per batch, by each worker for all of W (split =
                                 rows, rbm_cd_take_weights) or for its strip (split = hidden) */
+    bool ones_forward;   /* split = hidden with the AVX2 products: the forward products v W_s^T as
+                            sums of the rows of W_s^T where v is 1 (product_ones.h), on W_s
+                            packed in panels once per batch; the same bits */
 } Shape;
 
 /* Bytes between rows of sample_bytes and hidden_bytes: the width rounded up to a cache line, so
@@ -110,6 +114,9 @@ typedef struct BatchBuffers {
     float *strip_weights_transposed; /* split = hidden with transposed_forward:
                                         [strips][visible][rbm_product_stride(widest strip)]: W_s^T,
                                         made by rbm_hidden_forward */
+    float *strip_panels;   /* split = hidden with ones_forward: [strips][rbm_panel_floats(widest
+                              strip, visible)]: W_s packed for rbm_product_ones, made by
+                              rbm_hidden_forward */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -121,6 +128,7 @@ typedef struct ChunkScratch {
                                    preactivations and probabilities (split = hidden only) */
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
                                    sample_bytes, v0 rows then -vn rows (split = hidden only) */
+    RbmOnes visible_ones[2];    /* ones_forward: this worker's lists of v0's and of vn's ones */
     /* bit_counts only, packed where the update can reuse them: */
     uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits (rows:
                                    all of h0, once per batch; hidden: the strip's) */

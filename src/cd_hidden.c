@@ -46,14 +46,23 @@ static void range_of(int64_t size, int64_t units, int64_t unit, int64_t *first, 
     *end = size * (unit + 1) / units;
 }
 
-/* out[B][n] = alpha * samples[B][V] W_s^T for strip s = hidden units [first, first + n): the own
- * product on the strip's W_s^T, or OpenBLAS on W_s */
-static void strip_forward(float *out, float alpha, const float *samples, const BatchBuffers *batch,
+/* out[B][n] = alpha * samples[B][V] W_s^T for strip s = hidden units [first, first + n), the
+ * samples being v0 (reconstruction false) or -vn (true) in this worker's copy: the sums of
+ * the ones, the own dense product on W_s^T, or OpenBLAS on W_s. The same bits from the first
+ * two. */
+static void strip_forward(float *out, float alpha, const ChunkScratch *scratch,
+                          bool reconstruction, const BatchBuffers *batch,
                           const Parameters *params, const Shape *shape, int64_t strip,
                           int64_t first, int64_t n)
 {
     const int64_t V = shape->visible, B = batch->rows;
-    if (shape->transposed_forward) {
+    const float *samples = scratch->visible_samples + (reconstruction ? B * V : 0);
+    if (shape->ones_forward) {
+        const float *panels = batch->strip_panels +
+                              strip * rbm_panel_floats(rbm_widest_hidden_strip(shape), V);
+        rbm_product_ones(out, n, alpha, reconstruction ? -1.0f : 1.0f,
+                         &scratch->visible_ones[reconstruction], panels, n);
+    } else if (shape->transposed_forward) {
         const int64_t stride = rbm_strip_transposed_stride(shape);
         rbm_product_nn(out, n, alpha, samples, V,
                        batch->strip_weights_transposed + strip * V * stride, stride, B, n, V);
@@ -105,6 +114,9 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
         rbm_bytes_to_samples(scratch->visible_samples + i * V,
                              batch->sample_bytes + i * byte_stride, reconstruction ? -1.0f : 1.0f,
                              (size_t)V);
+    if (shape->ones_forward) /* the ones of every row, for this worker's forward products */
+        rbm_ones_lists(&scratch->visible_ones[reconstruction],
+                       batch->sample_bytes + first * byte_stride, byte_stride, B);
     if (shape->bit_counts && !reconstruction) /* v0's columns as bits, for every strip's update */
         rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, byte_stride, B, V);
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
@@ -154,13 +166,17 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     float *h0p = scratch->strip_work; /* [B][n] */
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
-    if (shape->transposed_forward) { /* W_s^T, for this batch's forward products */
+    if (shape->ones_forward) { /* W_s in panels, for this batch's forward products */
+        rbm_pack_panels(batch->strip_panels +
+                            strip * rbm_panel_floats(rbm_widest_hidden_strip(shape), V),
+                        params->weights + first * V, V, n, V);
+    } else if (shape->transposed_forward) { /* W_s^T, for this batch's forward products */
         const int64_t transposed_stride = rbm_strip_transposed_stride(shape);
         rbm_transpose(batch->strip_weights_transposed + strip * V * transposed_stride,
                       transposed_stride, params->weights + first * V, V, n, V);
     }
     /* h0p_s = sigmoid(v0 W_s^T + hb_s); h0_s ~ Bernoulli(h0p_s) */
-    strip_forward(h0p, 1.0f, scratch->visible_samples, batch, params, shape, strip, first, n);
+    strip_forward(h0p, 1.0f, scratch, false, batch, params, shape, strip, first, n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
         for (int64_t i = 0; i < B; i++)
@@ -312,8 +328,7 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     /* hnp_s = sigmoid(vn W_s^T + hb_s): alpha = -1 undoes the stored sign */
-    strip_forward(pre, -1.0f, scratch->visible_samples + B * V, batch, params, shape, strip, first,
-                  n);
+    strip_forward(pre, -1.0f, scratch, true, batch, params, shape, strip, first, n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (!shape->products_only) {
         for (int64_t i = 0; i < B; i++)

@@ -93,6 +93,7 @@ static void free_workspace(Workspace *w)
     free(w->batch.sample_bytes);
     free(w->batch.hidden_bytes);
     free(w->batch.strip_weights_transposed);
+    free(w->batch.strip_panels);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
@@ -108,6 +109,8 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].update_hidden);
             free(w->scratch[t].update_visible);
             free(w->scratch[t].weights_transposed);
+            rbm_ones_free(&w->scratch[t].visible_ones[0]);
+            rbm_ones_free(&w->scratch[t].visible_ones[1]);
         }
     }
     free(w->scratch);
@@ -159,9 +162,13 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
                                   strips * (size_t)rbm_strip_region(shape, shape->batch_size)))))
             return -ENOMEM;
     }
-    if (shape->transposed_forward && shape->split_hidden &&
+    if (shape->transposed_forward && shape->split_hidden && !shape->ones_forward &&
         !(w->batch.strip_weights_transposed =
               aligned_floats(strips * V * (size_t)rbm_strip_transposed_stride(shape))))
+        return -ENOMEM;
+    if (shape->ones_forward &&
+        !(w->batch.strip_panels = aligned_floats(
+              strips * (size_t)rbm_panel_floats(rbm_widest_hidden_strip(shape), (int64_t)V))))
         return -ENOMEM;
     const size_t widest_columns = (size_t)rbm_widest_column_strip((int64_t)V, (int64_t)strips);
     if (bytes && !(w->batch.sample_bytes = aligned_bytes(2 * B * (size_t)rbm_byte_stride(V))))
@@ -187,6 +194,10 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         const size_t widest_strip = (size_t)rbm_widest_hidden_strip(shape);
         if (shape->split_hidden && (!(s->strip_work = aligned_floats(B * widest_strip)) ||
                                     !(s->visible_samples = aligned_floats(2 * B * V))))
+            return -ENOMEM;
+        if (shape->ones_forward &&
+            (rbm_ones_new(&s->visible_ones[0], (int64_t)B, (int64_t)V) < 0 ||
+             rbm_ones_new(&s->visible_ones[1], (int64_t)B, (int64_t)V) < 0))
             return -ENOMEM;
         /* W^T for the workers that take sampling units (chunks are handed out round-robin) */
         if (shape->transposed_forward && !shape->split_hidden && (size_t)t < chunks &&
@@ -610,6 +621,20 @@ int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visi
     return most;
 }
 
+/* The forward products are sums of the ones (Shape.ones_forward) where the data's mean,
+ * over its first ONES_SAMPLE_ROWS rows, is at most ONES_MAX_SHARE */
+#define ONES_SAMPLE_ROWS 1000
+#define ONES_MAX_SHARE 0.6
+
+static double mean_probability(const RbmDataset *data, int64_t rows)
+{
+    const int64_t count = (rows < data->rows ? rows : data->rows) * data->columns;
+    double sum = 0;
+    for (int64_t i = 0; i < count; i++)
+        sum += data->bytes ? data->byte_to_probability[data->bytes[i]] : data->values[i];
+    return count ? sum / (double)count : 0.0;
+}
+
 /* Trains; or, with products_only, runs exactly the same matrix products on the same schedule
  * and nothing else (rbm bench's floors: OpenBLAS's, or the own kernels'). */
 int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDataset *data,
@@ -660,6 +685,16 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     shape.partial_block = rbm_partial_block(&shape);
     /* The own forward product (gemm.h) reads W^T; OpenBLAS packs W itself */
     shape.transposed_forward = RBM_PRODUCTS_OWN && !shape.openblas_products;
+    /* The forward products as sums of the rows where the samples are 1: the same bits as the
+     * dense AVX2 product, and faster while the samples are less than about 70% ones (0.44 of
+     * its time at Fashion-MNIST's 29%, BENCHMARKS.md, "Session 12"). The samples' share of
+     * ones is about the data's mean. Not with AVX-512, whose dense product is twice as wide
+     * and where the sums were never measured; not for rbm bench's products alone, whose
+     * samples are not drawn. Never a change in the bits, only in the time. */
+    shape.ones_forward = RBM_PRODUCTS_AVX2 && RBM_PRODUCT_ONES && shape.transposed_forward &&
+                         shape.split_hidden && !products_only &&
+                         shape.visible <= RBM_ONES_MAX_DEPTH &&
+                         mean_probability(data, ONES_SAMPLE_ROWS) <= ONES_MAX_SHARE;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 
@@ -738,6 +773,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
         }
     }
     if (result == 0 && profile) {
+        profile->forward_ones |= shape.ones_forward;
         for (int t = 0; t < threads && result == 0; t++)
             w.scratch[t].timer.stats = profile->per_worker + (size_t)t * RBM_PHASE_COUNT;
     }

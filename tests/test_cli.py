@@ -1152,10 +1152,11 @@ class Learning(Workspace):
         self.assertLess(errors[2], 0.06)
 
     def test_same_bits_on_avx2_and_avx512(self):
-        """configs/default.ini on 5,000 Fashion-MNIST images for 2 epochs, in three shapes of
+        """configs/default.ini on 5,000 Fashion-MNIST images for 2 epochs, in four shapes of
         work: the parameters' bytes must be the ones session 8 trained on a 16-core Intel Xeon
         with AVX-512 (bench/results/s8-device-scaling.txt) and session 10 on a 2-core AMD EPYC
-        with AVX2 alone: rbm's own products and kernels give the same bits on both. A build
+        with AVX2 alone (the fourth: session 11 on that EPYC): rbm's own products and kernels
+        give the same bits on both. A build
         without either (plain C) uses OpenBLAS's products, whose bits differ: skipped there. If
         the training arithmetic or a default in configs/default.ini changes on purpose, these
         hashes change with it: retrain on a machine of each kind (bench/scaling.sh prints them)."""
@@ -1171,6 +1172,9 @@ class Learning(Workspace):
                 "1ed07ffcfa34e408",
             ("train.split=hidden", "train.update_strips=16", "train.bit_counts=true"):
                 "18b85617d122ed8e",
+            # the default shape: session 11's dense AVX2 forward products gave these bits, and
+            # session 12's sums of the ones (src/product_ones.c) must give them again
+            ("train.split=hidden",): "1c6651c0de2f6721",
         }
         for shape, digest in expected.items():
             for threads in (1, 2):
@@ -1186,6 +1190,37 @@ class Learning(Workspace):
                         z.read(k + ".npy") for k in ("weights", "hidden_bias", "visible_bias"))
                     ).hexdigest()[:16]
                 self.assertEqual(got, digest, f"{' '.join(shape)}, {threads} threads")
+
+    def test_forward_products_as_sums_of_ones(self):
+        """With the AVX2 products (and not AVX-512), split = hidden runs its forward products
+        as sums of the ones on data like Fashion-MNIST (29% ones), and says so in --profile;
+        on data whose mean is over 0.6 it keeps the dense product. test_same_bits_on_avx2_and_
+        avx512 checks that the sums give the dense product's bits."""
+        self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
+        kernels = [line for line in run("--version").stdout.splitlines()
+                   if line.startswith("Kernels: ")]
+        if not kernels or not kernels[0].startswith("Kernels: AVX2"):
+            self.skipTest("the sums of the ones run with the AVX2 products only")
+        note = "sums of the rows where the samples are 1"
+
+        def profile(data, *overrides):
+            result = run("train", os.path.join(CONFIGS, "default.ini"), "--quiet", "--profile",
+                         *[a for o in (f"data.train={data}", "output.log=", "train.epochs=1",
+                                       "output.checkpoint_seconds=0", "data.limit=300",
+                                       f"output.model={self.path('p.npz')}", *overrides)
+                           for a in ("-s", o)])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            return result.stdout + result.stderr
+        self.assertIn(note, profile(FASHION))
+        self.assertNotIn(note, profile(FASHION, "train.split=rows"))
+        # the same images inverted: 71% ones
+        dense = self.path("dense.csv")
+        with gzip.open(FASHION) as f:
+            raw = f.read(16 + 300 * 784)[16:]
+        with open(dense, "w") as f:
+            for row in range(300):
+                f.write(",".join(str(255 - b) for b in raw[row * 784:(row + 1) * 784]) + "\n")
+        self.assertNotIn(note, profile(dense, "data.scale=255"))
 
 
 if __name__ == "__main__":

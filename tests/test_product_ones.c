@@ -1,0 +1,187 @@
+/* The sums of the ones (src/product_ones.c) against the dense products: the same bits as
+ * rbm_product_nn and its reference for 0/1 (and 0/-1) left operands, at every remainder of the
+ * kernel's groups (8 rows) and panels (8 columns), for empty and full rows, and nothing written
+ * outside the output. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "pcg32.h"
+#include "product_ones.h"
+
+#define COUNT(array) (sizeof array / sizeof array[0])
+static const float GUARD = 12345.0f;
+enum { BYTE_PADDING = 13, OUT_PADDING = 3 };
+
+/* bytes[rows][depth + BYTE_PADDING]: row i has ones with probability share, except that rows
+ * 3 and 11 have none and row 5 only ones; the padding holds 7s, which must not count */
+static uint8_t *random_bytes(int64_t rows, int64_t depth, double share, Pcg32 *rng)
+{
+    const int64_t stride = depth + BYTE_PADDING;
+    uint8_t *bytes = malloc((size_t)(rows * stride));
+    assert_non_null(bytes);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < stride; k++) {
+            const bool one = i == 5 || (i != 3 && i != 11 && pcg32_uniform_reference(rng) < share);
+            bytes[i * stride + k] = k >= depth ? 7 : one ? 1 : 0;
+        }
+    return bytes;
+}
+
+static float *random_floats(int64_t n, Pcg32 *rng)
+{
+    float *values = malloc((size_t)n * sizeof *values);
+    assert_non_null(values);
+    for (int64_t i = 0; i < n; i++)
+        values[i] = 2.0f * pcg32_uniform_reference(rng) - 1.0f;
+    return values;
+}
+
+static float *guarded_output(int64_t rows, int64_t stride)
+{
+    float *out = malloc((size_t)(rows * stride + 2 * 16) * sizeof *out);
+    assert_non_null(out);
+    for (int64_t i = 0; i < rows * stride + 2 * 16; i++)
+        out[i] = GUARD;
+    return out + 16;
+}
+
+/* The product's elements are there, and every float outside them is still the guard */
+static void assert_only_product(const float *out, int64_t rows, int64_t columns, int64_t stride)
+{
+    for (int64_t i = -16; i < rows * stride + 16; i++) {
+        const bool inside = i >= 0 && i < rows * stride && i % stride < columns;
+        if (!inside)
+            assert_true(out[i] == GUARD);
+        else
+            assert_true(out[i] != GUARD);
+    }
+}
+
+static void test_same_bits_as_dense(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 12, 1);
+    const int64_t row_cases[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 100};
+    const int64_t column_cases[] = {1, 6, 7, 8, 9, 16, 23, 150};
+    const int64_t depth_cases[] = {1, 5, 31, 32, 33, 64, 100, 784};
+    const double shares[] = {0.0, 0.05, 0.3, 0.6, 1.0};
+    for (size_t a = 0; a < COUNT(row_cases); a++)
+        for (size_t b = 0; b < COUNT(column_cases); b++)
+            for (size_t c = 0; c < COUNT(depth_cases); c++) {
+                const int64_t rows = row_cases[a], columns = column_cases[b];
+                const int64_t depth = depth_cases[c], byte_stride = depth + BYTE_PADDING;
+                const double share = shares[(a + b + c) % COUNT(shares)];
+                const bool negative = (a + c) % 2; /* -vn, as the trainer stores it */
+                const float alpha = negative ? -1.0f : 1.0f, sign = alpha;
+                uint8_t *bytes = random_bytes(rows, depth, share, &rng);
+                /* W_s as the trainer holds it: columns rows of depth floats, a wider stride */
+                const int64_t weight_stride = depth + 3;
+                float *weights = random_floats(columns * weight_stride, &rng);
+                /* the dense operands: the samples as floats, and W_s^T */
+                float *left = malloc((size_t)(rows * depth) * sizeof *left);
+                float *transposed = malloc((size_t)(depth * columns) * sizeof *transposed);
+                assert_non_null(left);
+                assert_non_null(transposed);
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t k = 0; k < depth; k++)
+                        left[i * depth + k] = sign * (float)bytes[i * byte_stride + k];
+                for (int64_t k = 0; k < depth; k++)
+                    for (int64_t j = 0; j < columns; j++)
+                        transposed[k * columns + j] = weights[j * weight_stride + k];
+
+                /* 32-byte aligned, as the kernel's loads need */
+                const size_t panel_bytes =
+                    ((size_t)rbm_panel_floats(columns, depth) * sizeof(float) + 63) / 64 * 64;
+                float *panels = aligned_alloc(64, panel_bytes);
+                assert_non_null(panels);
+                rbm_pack_panels(panels, weights, weight_stride, columns, depth);
+                RbmOnes ones;
+                assert_int_equal(rbm_ones_new(&ones, rows + 5, depth), 0);
+                rbm_ones_lists(&ones, bytes, byte_stride, rows);
+
+                const int64_t stride = columns + OUT_PADDING;
+                float *out = guarded_output(rows, stride), *dense = guarded_output(rows, stride);
+                float *reference = guarded_output(rows, stride);
+                float *plain = guarded_output(rows, stride);
+                rbm_product_ones(out, stride, alpha, sign, &ones, panels, columns);
+                rbm_product_nn_reference(dense, stride, alpha, left, depth, transposed, columns,
+                                         rows, columns, depth);
+                rbm_product_ones_reference(plain, stride, alpha, sign, bytes, byte_stride,
+                                           transposed, columns, rows, columns, depth);
+                assert_only_product(out, rows, columns, stride);
+                const size_t size = (size_t)(rows * stride) * sizeof(float);
+                assert_memory_equal(out, dense, size);
+                assert_memory_equal(out, plain, size);
+                if (RBM_PRODUCTS_OWN) { /* the trainer's dense kernel, where it has its own */
+                    rbm_product_nn(reference, stride, alpha, left, depth, transposed, columns,
+                                   rows, columns, depth);
+                    assert_memory_equal(out, reference, size);
+                }
+                free(out - 16);
+                free(dense - 16);
+                free(reference - 16);
+                free(plain - 16);
+                rbm_ones_free(&ones);
+                free(panels);
+                free(left);
+                free(transposed);
+                free(weights);
+                free(bytes);
+            }
+}
+
+/* The lists: every row once, longest first, each list its row's ones in ascending order and
+ * then the zero row up to its group's longest, rounded up to 4 */
+static void test_lists(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 12, 2);
+    const int64_t rows = 29, depth = 100, byte_stride = depth + BYTE_PADDING;
+    uint8_t *bytes = random_bytes(rows, depth, 0.3, &rng);
+    RbmOnes ones;
+    assert_int_equal(rbm_ones_new(&ones, rows, depth), 0);
+    rbm_ones_lists(&ones, bytes, byte_stride, rows);
+    int64_t total = 0;
+    bool seen[29] = {false};
+    for (int64_t s = 0; s < rows; s++) {
+        const int32_t row = ones.row[s];
+        assert_true(row >= 0 && row < rows && !seen[row]);
+        seen[row] = true;
+        const uint16_t *list = ones.lists + s * ones.list_stride;
+        int64_t count = 0;
+        for (int64_t k = 0; k < depth; k++)
+            if (bytes[row * byte_stride + k])
+                assert_int_equal(list[count++], 4 * k);
+        total += count;
+        if (s > 0)
+            assert_true(ones.count[ones.row[s - 1]] >= count);
+        const int32_t longest = ones.count[ones.row[s / 8 * 8]];
+        assert_int_equal(ones.length[s], (longest + 3) / 4 * 4);
+        for (int64_t e = count; e < ones.length[s]; e++)
+            assert_int_equal(list[e], 4 * depth);
+    }
+    assert_int_equal(ones.ones, total);
+    assert_int_equal(ones.rows, rows);
+    rbm_ones_free(&ones);
+    assert_int_equal(rbm_ones_new(&ones, rows, RBM_ONES_MAX_DEPTH + 1), -EINVAL);
+    free(bytes);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_bits_as_dense),
+        cmocka_unit_test(test_lists),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
