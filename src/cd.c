@@ -285,6 +285,17 @@ void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidd
                      const Shape *shape)
 {
     const float inverse_rows = 1.0f / (float)B;
+    const int64_t words = (B + 63) / 64;
+    if (shape->counted_gradient) {
+        /* the product's sums start from h0^T v0's counts, the whole numbers the dense chain
+         * holds after its first B terms: the same bits as the product below */
+        rbm_product_tn_counted(velocity, velocity_stride, momentum, inverse_rows, hidden_bits,
+                               rows, visible_bits, columns, words, hidden, hidden_stride,
+                               visible, visible_stride, rows, columns, B);
+        /* the dense product's flops, as for the forward sums (RbmProfile.counted_gradient) */
+        phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(rows, columns, 2 * B));
+        return;
+    }
     if (!shape->bit_counts) {
         rbm_cd_product_tn(velocity, velocity_stride, momentum, inverse_rows, hidden,
                           hidden_stride, visible, visible_stride, rows, columns, 2 * B, shape);
@@ -293,7 +304,7 @@ void rbm_cd_gradient(float *velocity, int64_t velocity_stride, const float *hidd
     }
     /* h0^T v0 counts the rows where both samples are 1: exact in any order */
     rbm_bit_count_momentum(velocity, velocity_stride, momentum, inverse_rows, hidden_bits, rows,
-                           visible_bits, columns, (B + 63) / 64);
+                           visible_bits, columns, words);
     rbm_cd_product_tn(velocity, velocity_stride, 1.0f, inverse_rows, hidden, hidden_stride,
                       visible, visible_stride, rows, columns, B, shape);
     /* the float32 half's flops; the phase's time includes the bit counts */

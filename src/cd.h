@@ -65,6 +65,9 @@ typedef struct Shape {
     bool ones_forward;   /* split = hidden with the AVX2 products: the forward products v W_s^T as
                             sums of the rows of W_s^T where v is 1 (product_ones.h), on W_s
                             packed in panels once per batch; the same bits */
+    bool counted_gradient; /* split = hidden with the AVX2 products, without bit_counts: the
+                              gradient's sums start from h0^T v0's bit counts and go on over
+                              hnp^T (-vn) (rbm_product_tn_counted); the same bits */
 } Shape;
 
 /* Bytes between rows of sample_bytes and hidden_bytes: the width rounded up to a cache line, so

@@ -117,7 +117,8 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     if (shape->ones_forward) /* the ones of every row, for this worker's forward products */
         rbm_ones_lists(&scratch->visible_ones[reconstruction],
                        batch->sample_bytes + first * byte_stride, byte_stride, B);
-    if (shape->bit_counts && !reconstruction) /* v0's columns as bits, for every strip's update */
+    /* v0's columns as bits, for every strip's update */
+    if ((shape->bit_counts || shape->counted_gradient) && !reconstruction)
         rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, byte_stride, B, V);
     phase_end(&scratch->timer, RBM_PHASE_CONVERT, 0);
 }
@@ -350,9 +351,10 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         return;
     }
     /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one product, K = 2B,
-     * or with bit_counts the bit counts of h0_s^T v0 and a product of the rest, K = B */
+     * or with bit_counts or counted_gradient the bit counts of h0_s^T v0 and a product of the
+     * rest, K = B (rbm_cd_gradient) */
     const float inverse_rows = 1.0f / (float)B;
-    const bool bits = shape->bit_counts;
+    const bool bits = shape->bit_counts || shape->counted_gradient;
     if (bits && !shape->products_only) { /* the strip's columns of h0 */
         rbm_pack_sample_bits(scratch->hidden_bits, h0, stride, B, n);
         phase_end(timer, RBM_PHASE_CONVERT, 0);

@@ -34,6 +34,26 @@ void rbm_product_tn_reference(float *out, int64_t out_stride, float beta, float 
         }
 }
 
+void rbm_product_tn_counted_reference(float *out, int64_t out_stride, float beta, float alpha,
+                                      const uint64_t *left_bits, int64_t left_bits_stride,
+                                      const uint64_t *right_bits, int64_t right_bits_stride,
+                                      int64_t words, const float *left, int64_t left_stride,
+                                      const float *right, int64_t right_stride, int64_t rows,
+                                      int64_t columns, int64_t depth)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < columns; j++) {
+            int count = 0;
+            for (int64_t w = 0; w < words; w++)
+                count += __builtin_popcountll(left_bits[w * left_bits_stride + i] &
+                                              right_bits[w * right_bits_stride + j]);
+            float sum = (float)count;
+            for (int64_t k = 0; k < depth; k++)
+                sum = fmaf(left[k * left_stride + i], right[k * right_stride + j], sum);
+            out[i * out_stride + j] = beta * out[i * out_stride + j] + alpha * sum;
+        }
+}
+
 #if RBM_PRODUCTS_AVX512
 
 /* 16 x 16 floats: rows[r] lane c becomes rows[c] lane r. Unpacks transpose the 4 x 4 blocks

@@ -56,6 +56,21 @@ void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, con
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
                     int64_t columns, int64_t depth);
 
+/* rbm_product_tn of [left0; left] and [right0; right] whose first parts are 0/1 matrices given
+ * as bits (bit k % 64 of left_bits[(k / 64) * left_bits_stride + r] is left0[k][r], the same
+ * for right_bits and column c; `words` words a row or column): each sum starts from the count
+ * of the k where both are 1, then goes on over the `depth` rows of left and right. The same
+ * bits as the whole product, since the chain's first sums are whole numbers, exact in a float
+ * (below 2^24): the CD gradient [h0; hnp]^T [v0; -vn] with h0^T v0 as bit counts. AVX2 kernels
+ * only (RBM_PRODUCT_TN_COUNTED); at most 31 words. */
+#define RBM_PRODUCT_TN_COUNTED RBM_PRODUCTS_AVX2
+void rbm_product_tn_counted(float *out, int64_t out_stride, float beta, float alpha,
+                            const uint64_t *left_bits, int64_t left_bits_stride,
+                            const uint64_t *right_bits, int64_t right_bits_stride,
+                            int64_t words, const float *left, int64_t left_stride,
+                            const float *right, int64_t right_stride, int64_t rows,
+                            int64_t columns, int64_t depth);
+
 /* out[columns][rows] (out_stride apart) = in[rows][columns]^T: the forward product's W^T,
  * made once per batch, so that v0 W^T is a product in rbm_product_nn's form */
 void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
@@ -71,12 +86,18 @@ static inline int64_t rbm_product_stride(int64_t width)
     return stride % 128 == 0 ? stride + 16 : stride;
 }
 
-/* The plain forms of the two, element by element (tests compare the kernels with them) */
+/* The plain forms of the three, element by element (tests compare the kernels with them) */
 void rbm_product_nn_reference(float *out, int64_t out_stride, float alpha, const float *left,
                               int64_t left_stride, const float *right, int64_t right_stride,
                               int64_t rows, int64_t columns, int64_t depth);
 void rbm_product_tn_reference(float *out, int64_t out_stride, float beta, float alpha,
                               const float *left, int64_t left_stride, const float *right,
                               int64_t right_stride, int64_t rows, int64_t columns, int64_t depth);
+void rbm_product_tn_counted_reference(float *out, int64_t out_stride, float beta, float alpha,
+                                      const uint64_t *left_bits, int64_t left_bits_stride,
+                                      const uint64_t *right_bits, int64_t right_bits_stride,
+                                      int64_t words, const float *left, int64_t left_stride,
+                                      const float *right, int64_t right_stride, int64_t rows,
+                                      int64_t columns, int64_t depth);
 
 #endif

@@ -319,6 +319,129 @@ ALWAYS_INLINE void tn_panel(float *out, int64_t out_stride, __m256 beta, __m256 
     }
 }
 
+/* The counts of the ones two bit sets share, 16 columns at a time (rbm_product_tn_counted).
+ * AVX2 has no popcount instruction: each byte's bits are counted by a table lookup of its two
+ * halves (vpshufb), the bytes' counts summed over the words (at most 31: 8 a word fits a byte)
+ * and then over each 64-bit lane (vpsadbw). */
+static inline __m256i byte_popcounts(__m256i x)
+{
+    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1,
+                                           1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+    return _mm256_add_epi8(
+        _mm256_shuffle_epi8(table, _mm256_and_si256(x, low_nibbles)),
+        _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), low_nibbles)));
+}
+
+/* count(c) = sum over the words of popcount(row_bits[w] & column_bits[w][c]) for a panel's 16
+ * columns, as the floats of two registers; past `width` columns (partial) zero */
+ALWAYS_INLINE void panel_counts(__m256 *low, __m256 *high, const uint64_t *row_bits,
+                                int64_t row_bits_stride, const uint64_t *column_bits,
+                                int64_t column_bits_stride, int64_t words, int64_t width,
+                                bool partial)
+{
+    if (partial) {
+        _Alignas(32) float counts[PANEL] = {0};
+        for (int64_t c = 0; c < width; c++) {
+            int count = 0;
+            for (int64_t w = 0; w < words; w++)
+                count += __builtin_popcountll(row_bits[w * row_bits_stride] &
+                                              column_bits[w * column_bits_stride + c]);
+            counts[c] = (float)count;
+        }
+        *low = _mm256_load_ps(counts);
+        *high = _mm256_load_ps(counts + 8);
+        return;
+    }
+    __m256i bytes[4];
+    for (int q = 0; q < 4; q++)
+        bytes[q] = _mm256_setzero_si256();
+    for (int64_t w = 0; w < words; w++) {
+        const __m256i word = _mm256_set1_epi64x((long long)row_bits[w * row_bits_stride]);
+        for (int q = 0; q < 4; q++)
+            bytes[q] = _mm256_add_epi8(
+                bytes[q], byte_popcounts(_mm256_and_si256(
+                              word, _mm256_loadu_si256((const __m256i *)(column_bits +
+                                                                         w * column_bits_stride +
+                                                                         4 * q)))));
+    }
+    for (int q = 0; q < 4; q++)
+        bytes[q] = _mm256_sad_epu8(bytes[q], _mm256_setzero_si256());
+    /* two registers of four 64-bit counts (below 2^16) as eight 32-bit ones, in column order */
+    const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    *low = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
+        _mm256_or_si256(bytes[0], _mm256_slli_epi64(bytes[1], 32)), order));
+    *high = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
+        _mm256_or_si256(bytes[2], _mm256_slli_epi64(bytes[3], 32)), order));
+}
+
+/* tn_block with sums that start from the block's counts */
+ALWAYS_INLINE void tn_counted_block(float *out, int64_t out_stride, __m256 beta, __m256 alpha,
+                                    const uint64_t *left_bits, int64_t left_bits_stride,
+                                    const uint64_t *right_bits, int64_t right_bits_stride,
+                                    int64_t words, const float *left, int64_t left_stride,
+                                    const float *right, int64_t right_stride, int64_t depth,
+                                    int64_t width, Lanes lanes, bool partial, int block_rows)
+{
+    __m256 sum_low[ROWS], sum_high[ROWS];
+    for (int r = 0; r < block_rows; r++)
+        panel_counts(&sum_low[r], &sum_high[r], left_bits + r, left_bits_stride, right_bits,
+                     right_bits_stride, words, width, partial);
+    tn_sums(sum_low, sum_high, left, left_stride, right, right_stride, depth, lanes, partial,
+            block_rows);
+    for (int r = 0; r < block_rows; r++)
+        tn_store(out + r * out_stride, beta, alpha, sum_low[r], sum_high[r], lanes, partial);
+}
+
+ALWAYS_INLINE void tn_counted_panel(float *out, int64_t out_stride, __m256 beta, __m256 alpha,
+                                    const uint64_t *left_bits, int64_t left_bits_stride,
+                                    const uint64_t *right_bits, int64_t right_bits_stride,
+                                    int64_t words, const float *left, int64_t left_stride,
+                                    const float *right, int64_t right_stride, int64_t rows,
+                                    int64_t depth, int64_t width, Lanes lanes, bool partial)
+{
+    int64_t row = 0;
+    for (; row + ROWS <= rows; row += ROWS)
+        tn_counted_block(out + row * out_stride, out_stride, beta, alpha, left_bits + row,
+                         left_bits_stride, right_bits, right_bits_stride, words, left + row,
+                         left_stride, right, right_stride, depth, width, lanes, partial, ROWS);
+    float *block_out = out + row * out_stride;
+    switch (rows - row) {
+#define TN_COUNTED_CASE(n)                                                                       \
+    case n:                                                                                      \
+        tn_counted_block(block_out, out_stride, beta, alpha, left_bits + row, left_bits_stride,  \
+                         right_bits, right_bits_stride, words, left + row, left_stride, right,   \
+                         right_stride, depth, width, lanes, partial, n);                         \
+        break;
+        REMAINDER_CASES(TN_COUNTED_CASE)
+#undef TN_COUNTED_CASE
+    default:
+        break;
+    }
+}
+
+void rbm_product_tn_counted(float *out, int64_t out_stride, float beta, float alpha,
+                            const uint64_t *left_bits, int64_t left_bits_stride,
+                            const uint64_t *right_bits, int64_t right_bits_stride,
+                            int64_t words, const float *left, int64_t left_stride,
+                            const float *right, int64_t right_stride, int64_t rows,
+                            int64_t columns, int64_t depth)
+{
+    const __m256 beta_vector = _mm256_set1_ps(beta), alpha_vector = _mm256_set1_ps(alpha);
+    const Lanes all = lanes_of(PANEL);
+    int64_t column = 0;
+    for (; column + PANEL <= columns; column += PANEL)
+        tn_counted_panel(out + column, out_stride, beta_vector, alpha_vector, left_bits,
+                         left_bits_stride, right_bits + column, right_bits_stride, words, left,
+                         left_stride, right + column, right_stride, rows, depth, PANEL, all,
+                         false);
+    if (column < columns)
+        tn_counted_panel(out + column, out_stride, beta_vector, alpha_vector, left_bits,
+                         left_bits_stride, right_bits + column, right_bits_stride, words, left,
+                         left_stride, right + column, right_stride, rows, depth,
+                         columns - column, lanes_of(columns - column), true);
+}
+
 /* A deep gradient (batches of 1000), as gemm.c does it (see there): the depth in slices, a
  * group of rows of `left` read by a group of panels while it is in cache, each panel's slice
  * of `right` first copied to contiguous floats read from L1, the sums carried between

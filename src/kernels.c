@@ -156,16 +156,67 @@ void rbm_pack_sample_bits(uint64_t *restrict bits, const float *restrict samples
     }
 }
 
+#if defined(__AVX2__)
+/* The words of 32 columns for rows [first, first + 64) (up to `rows`): each row's 0/1 bytes
+ * shifted to bit r % 8 and OR-ed, 8 rows to a byte (column c's byte j holds rows 8j..8j+7),
+ * then the 8 x 32 bytes transposed into 32 words, two per 128-bit half. */
+static void pack_byte_bits_32(uint64_t *restrict word, const uint8_t *restrict bytes,
+                              int64_t stride, int64_t first, int64_t rows)
+{
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256i eighths[8];
+    for (int j = 0; j < 8; j++) {
+        __m256i bits = _mm256_setzero_si256();
+        for (int r = 0; r < 8 && first + 8 * j + r < rows; r++) {
+            const __m256i row = _mm256_min_epu8(
+                _mm256_loadu_si256((const __m256i *)(bytes + (first + 8 * j + r) * stride)), one);
+            /* 16-bit shifts: a byte's 0/1 moves at most to bit 7, never into the next byte */
+            bits = _mm256_or_si256(bits, _mm256_sll_epi16(row, _mm_cvtsi32_si128(r)));
+        }
+        eighths[j] = bits;
+    }
+    __m256i pairs[8], quads[8];
+    for (int j = 0; j < 8; j += 2) { /* bytes of j and j + 1 side by side, per column */
+        pairs[j] = _mm256_unpacklo_epi8(eighths[j], eighths[j + 1]);
+        pairs[j + 1] = _mm256_unpackhi_epi8(eighths[j], eighths[j + 1]);
+    }
+    for (int j = 0; j < 8; j += 4) /* 4 bytes per column: columns 0-3, 4-7 (of 8 + 8) */
+        for (int h = 0; h < 2; h++) {
+            quads[j + 2 * h] = _mm256_unpacklo_epi16(pairs[j + h], pairs[j + 2 + h]);
+            quads[j + 2 * h + 1] = _mm256_unpackhi_epi16(pairs[j + h], pairs[j + 2 + h]);
+        }
+    /* quads[0..3]: rows 0-31 of columns 0-3, 4-7, 8-11, 12-15 (and 16-31 in the high half);
+     * quads[4..7] rows 32-63 of the same */
+    for (int q = 0; q < 4; q++) {
+        const __m256i low = _mm256_unpacklo_epi32(quads[q], quads[4 + q]);
+        const __m256i high = _mm256_unpackhi_epi32(quads[q], quads[4 + q]);
+        _mm_storeu_si128((__m128i *)(word + 4 * q), _mm256_castsi256_si128(low));
+        _mm_storeu_si128((__m128i *)(word + 4 * q + 2), _mm256_castsi256_si128(high));
+        _mm_storeu_si128((__m128i *)(word + 16 + 4 * q), _mm256_extracti128_si256(low, 1));
+        _mm_storeu_si128((__m128i *)(word + 16 + 4 * q + 2), _mm256_extracti128_si256(high, 1));
+    }
+}
+#endif
+
 void rbm_pack_byte_bits(uint64_t *restrict bits, const uint8_t *restrict bytes, int64_t stride,
                         int64_t rows, int64_t columns)
 {
     const int64_t words = (rows + 63) / 64;
-    memset(bits, 0, (size_t)(words * columns) * sizeof *bits);
+    int64_t first_column = 0;
+#if defined(__AVX2__) /* 22 -> 3 us for 100 x 784 bytes on Zen 3 */
+    for (; first_column + 32 <= columns; first_column += 32)
+        for (int64_t w = 0; w < words; w++)
+            pack_byte_bits_32(bits + w * columns + first_column, bytes + first_column, stride,
+                              64 * w, rows);
+#endif
+    for (int64_t w = 0; w < words; w++)
+        for (int64_t c = first_column; c < columns; c++)
+            bits[w * columns + c] = 0;
     for (int64_t r = 0; r < rows; r++) {
         uint64_t *restrict word = bits + (r / 64) * columns;
         const int shift = (int)(r % 64);
         const uint8_t *restrict row = bytes + r * stride;
-        for (int64_t c = 0; c < columns; c++)
+        for (int64_t c = first_column; c < columns; c++)
             word[c] |= (uint64_t)(row[c] != 0) << shift;
     }
 }

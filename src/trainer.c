@@ -204,7 +204,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
             !(s->weights_transposed = aligned_floats(V * (size_t)rbm_product_stride((int64_t)H))))
             return -ENOMEM;
         const size_t words = (B + 63) / 64;
-        if (shape->bit_counts && (!(s->hidden_bits = rbm_calloc(words * H, sizeof(uint64_t))) ||
+        if ((shape->bit_counts || shape->counted_gradient) &&
+            (!(s->hidden_bits = rbm_calloc(words * H, sizeof(uint64_t))) ||
                                   !(s->visible_bits = rbm_calloc(words * V, sizeof(uint64_t)))))
             return -ENOMEM;
         if (shape->byte_handover && (!(s->chunk_samples = aligned_floats(2 * R * V)) ||
@@ -695,6 +696,13 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
                          shape.split_hidden && !products_only &&
                          shape.visible <= RBM_ONES_MAX_DEPTH &&
                          mean_probability(data, ONES_SAMPLE_ROWS) <= ONES_MAX_SHARE;
+    /* The gradient's h0^T v0 as bit counts from which the rest of its sums go on: the same
+     * bits as the dense product (gemm.h), in 0.59 of its time at hidden 300 (BENCHMARKS.md,
+     * "Session 12"). Batches under 512 rows, whose rest of the product is shallow; the bit
+     * counts of `bit_counts` round twice instead, and keep their own path. */
+    shape.counted_gradient = RBM_PRODUCT_TN_COUNTED && shape.transposed_forward &&
+                             shape.split_hidden && !shape.bit_counts && !products_only &&
+                             shape.batch_size < 512;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);
 
@@ -774,6 +782,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     }
     if (result == 0 && profile) {
         profile->forward_ones |= shape.ones_forward;
+        profile->counted_gradient |= shape.counted_gradient;
         for (int t = 0; t < threads && result == 0; t++)
             w.scratch[t].timer.stats = profile->per_worker + (size_t)t * RBM_PHASE_COUNT;
     }

@@ -1201,7 +1201,7 @@ class Learning(Workspace):
                    if line.startswith("Kernels: ")]
         if not kernels or not kernels[0].startswith("Kernels: AVX2"):
             self.skipTest("the sums of the ones run with the AVX2 products only")
-        note = "sums of the rows where the samples are 1"
+        note = "forward: sums of the rows where the samples are 1"
 
         def profile(data, *overrides):
             result = run("train", os.path.join(CONFIGS, "default.ini"), "--quiet", "--profile",

@@ -226,6 +226,86 @@ static void test_product_tn(void **state)
 
 /* A block of the output computed on its own (offset pointers, other edges) has the same bits
  * as the same elements of the whole product: the work split never changes a value. */
+/* bits[w * columns + c], bit k % 64 of word w = k / 64: values[k * stride + c] != 0, k < depth */
+static uint64_t *pack_bits(const float *values, int64_t stride, int64_t depth, int64_t columns)
+{
+    const int64_t words = (depth + 63) / 64;
+    uint64_t *bits = calloc((size_t)(words * columns + 1), sizeof *bits);
+    assert_non_null(bits);
+    for (int64_t k = 0; k < depth; k++)
+        for (int64_t c = 0; c < columns; c++)
+            if (values[k * stride + c] != 0.0f)
+                bits[k / 64 * columns + c] |= (uint64_t)1 << (k % 64);
+    return bits;
+}
+
+/* rbm_product_tn_counted gives rbm_product_tn's bits for [left0; left]^T [right0; right] with
+ * 0/1 first parts (as CD's gradient has them: h0 and v0 samples), and its reference's, at
+ * every remainder of the row blocks and panels, for first parts of 1 to 3 words */
+static void test_product_tn_counted(void **state)
+{
+    (void)state;
+    if (!RBM_PRODUCT_TN_COUNTED)
+        skip();
+    Pcg32 rng;
+    pcg32_seed(&rng, 12, 3);
+    const int64_t first_depths[] = {1, 63, 64, 100, 130}, rest_depths[] = {0, 1, 100};
+    for (size_t a = 0; a < COUNT(row_counts); a++)
+        for (size_t b = 0; b < COUNT(column_counts); b++)
+            for (size_t c = 0; c < COUNT(first_depths) * COUNT(rest_depths); c++) {
+                const int64_t rows = row_counts[a], columns = column_counts[b];
+                const int64_t first = first_depths[c % COUNT(first_depths)];
+                const int64_t rest = rest_depths[c / COUNT(first_depths)];
+                const int64_t depth = first + rest, words = (first + 63) / 64;
+                const int64_t left_stride = rows + 2, right_stride = columns + 9;
+                const int64_t out_stride = columns + 3;
+                float *left = malloc((size_t)(depth * left_stride) * sizeof *left);
+                float *right = malloc((size_t)(depth * right_stride) * sizeof *right);
+                assert_non_null(left);
+                assert_non_null(right);
+                for (int64_t k = 0; k < depth; k++) {
+                    for (int64_t i = 0; i < left_stride; i++) {
+                        const float u = pcg32_uniform_reference(&rng);
+                        left[k * left_stride + i] = k < first ? (u < 0.5f ? 1.0f : 0.0f) : u;
+                    }
+                    for (int64_t j = 0; j < right_stride; j++) {
+                        const float u = pcg32_uniform_reference(&rng);
+                        /* the rest as CD's -vn: -1 and -0 */
+                        right[k * right_stride + j] = k < first ? (u < 0.3f ? 1.0f : 0.0f)
+                                                                : (u < 0.3f ? -1.0f : -0.0f);
+                    }
+                }
+                uint64_t *left_bits = pack_bits(left, left_stride, first, rows);
+                uint64_t *right_bits = pack_bits(right, right_stride, first, columns);
+                float *out = guarded(rows, out_stride), *whole = guarded(rows, out_stride);
+                float *expected = guarded(rows, out_stride);
+                for (int64_t i = 0; i < rows; i++) /* the velocity before the step */
+                    for (int64_t j = 0; j < columns; j++)
+                        out[i * out_stride + j] = whole[i * out_stride + j] =
+                            expected[i * out_stride + j] = pcg32_uniform_reference(&rng) - 0.5f;
+                rbm_product_tn_counted(out, out_stride, 0.9f, 0.01f, left_bits, rows, right_bits,
+                                       columns, words, left + first * left_stride, left_stride,
+                                       right + first * right_stride, right_stride, rows, columns,
+                                       rest);
+                rbm_product_tn(whole, out_stride, 0.9f, 0.01f, left, left_stride, right,
+                               right_stride, rows, columns, depth);
+                rbm_product_tn_counted_reference(expected, out_stride, 0.9f, 0.01f, left_bits,
+                                                 rows, right_bits, columns, words,
+                                                 left + first * left_stride, left_stride,
+                                                 right + first * right_stride, right_stride,
+                                                 rows, columns, rest);
+                assert_same(out, whole, rows, columns, out_stride, depth);
+                assert_same(out, expected, rows, columns, out_stride, depth);
+                free_guarded(out, out_stride);
+                free_guarded(whole, out_stride);
+                free_guarded(expected, out_stride);
+                free(left_bits);
+                free(right_bits);
+                free(left);
+                free(right);
+            }
+}
+
 static void test_products_independent_of_split(void **state)
 {
     (void)state;
@@ -294,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_product_nn),
         cmocka_unit_test(test_product_nn_streaming),
         cmocka_unit_test(test_product_tn),
+        cmocka_unit_test(test_product_tn_counted),
         cmocka_unit_test(test_products_independent_of_split),
         cmocka_unit_test(test_transpose),
     };

@@ -259,10 +259,11 @@ typedef struct RbmProfile {
     int workers;               /* filled in by rbm_train */
     double wall_seconds;       /* the training loops */
     RbmPhaseStats *per_worker; /* [workers][RBM_PHASE_COUNT], allocated by rbm_train */
-    int forward_ones;          /* filled in by rbm_train: 1 when the forward products ran as sums
-                                  of the rows where the samples are 1 (the same bits as the dense
-                                  product, fewer flops); their GFLOP/s still count the dense
-                                  product's 2 x rows x hidden x visible */
+    /* Filled in by rbm_train: products that ran with fewer flops than the dense ones, for the
+     * same bits; their GFLOP/s still count the dense products' flops */
+    int forward_ones;          /* the forward products as sums of the rows where the samples
+                                  are 1 */
+    int counted_gradient;      /* the gradient's h0^T v0 as bit counts */
 } RbmProfile;
 
 RBM_API const char *rbm_phase_name(RbmPhase phase);

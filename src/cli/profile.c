@@ -44,9 +44,13 @@ void cli_print_profile(FILE *out, const RbmProfile *profile, const CliTimes *io)
     fprintf(out, "  %-22s %9s %10.3f %12s %7.1f%%\n", "(other)", "",
             wall * profile->workers - accounted, "",
             wall > 0 ? 100.0 * (1 - accounted / (wall * profile->workers)) : 0.0);
+    /* products with fewer flops for the same bits: say so, or their GFLOP/s would mislead */
     if (profile->forward_ones)
-        fprintf(out, "  (the forward products ran as sums of the rows where the samples are 1: "
-                     "their GFLOP/s count\n   the dense product's flops)\n");
+        fprintf(out, "  (forward: sums of the rows where the samples are 1, the dense product's "
+                     "bits and GFLOP/s)\n");
+    if (profile->counted_gradient)
+        fprintf(out, "  (gradient: h0^T v0 as bit counts, the dense product's bits and "
+                     "GFLOP/s)\n");
     fprintf(out, "I/O (main thread)\n");
     fprintf(out, "  %-22s %9d %10.3f\n", "load data", 1, io->load_seconds);
     fprintf(out, "  %-22s %9d %10.3f\n", "save model", 1, io->save_seconds);
