@@ -65,6 +65,9 @@ typedef struct Shape {
     bool ones_forward;   /* split = hidden with the AVX2 products: the forward products v W_s^T as
                             sums of the rows of W_s^T where v is 1 (product_ones.h), on W_s
                             packed in panels once per batch; the same bits */
+    bool ones_reverse;   /* split = hidden with the AVX2 products: the partial reconstructions
+                            h_s W_s as sums of the rows of W_s where h_s is 1, on W_s packed
+                            in panels once per batch; the same bits */
     bool counted_gradient; /* split = hidden with the AVX2 products, without bit_counts: the
                               gradient's sums start from h0^T v0's bit counts and go on over
                               hnp^T (-vn) (rbm_product_tn_counted); the same bits */
@@ -120,6 +123,9 @@ typedef struct BatchBuffers {
     float *strip_panels;   /* split = hidden with ones_forward: [strips][rbm_panel_floats(widest
                               strip, visible)]: W_s packed for rbm_product_ones, made by
                               rbm_hidden_forward */
+    float *strip_row_panels; /* with ones_reverse: [strips][rbm_row_panel_floats()]: W_s's
+                                columns packed for rbm_product_ones, unit by unit, made by
+                                rbm_hidden_forward */
 } BatchBuffers;
 
 typedef struct ChunkScratch {
@@ -132,6 +138,7 @@ typedef struct ChunkScratch {
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
                                    sample_bytes, v0 rows then -vn rows (split = hidden only) */
     RbmOnes visible_ones[2];    /* ones_forward: this worker's lists of v0's and of vn's ones */
+    RbmOnes hidden_ones;        /* ones_reverse: the lists of a strip's hidden samples */
     /* bit_counts only, packed where the update can reuse them: */
     uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits (rows:
                                    all of h0, once per batch; hidden: the strip's) */
@@ -333,6 +340,18 @@ static inline int64_t rbm_partial_block(const Shape *shape)
 static inline int64_t rbm_partial_offset(const Shape *shape, int64_t strip, int64_t unit)
 {
     return (strip * shape->strips + unit) * shape->partial_block;
+}
+
+/* Floats of a strip's W_s packed by column unit (BatchBuffers.strip_row_panels): each unit's
+ * panels (rbm_pack_row_panels) of the widest strip's depth, one after another */
+static inline int64_t rbm_row_panel_floats(const Shape *shape)
+{
+    int64_t floats = 0;
+    for (int64_t unit = 0; unit < shape->strips; unit++)
+        floats += rbm_panel_floats(rbm_column_unit_start(shape->visible, shape->strips, unit + 1) -
+                                       rbm_column_unit_start(shape->visible, shape->strips, unit),
+                                   rbm_widest_hidden_strip(shape));
+    return floats;
 }
 
 /* The row stride of split = hidden's W_s^T (BatchBuffers.strip_weights_transposed) */

@@ -116,7 +116,7 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
                              (size_t)V);
     if (shape->ones_forward) /* the ones of every row, for this worker's forward products */
         rbm_ones_lists(&scratch->visible_ones[reconstruction],
-                       batch->sample_bytes + first * byte_stride, byte_stride, B);
+                       batch->sample_bytes + first * byte_stride, byte_stride, B, V);
     /* v0's columns as bits, for every strip's update */
     if ((shape->bit_counts || shape->counted_gradient) && !reconstruction)
         rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, byte_stride, B, V);
@@ -132,10 +132,26 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
  * for each line to come back from the core that read it in the last batch. */
 static void partial_product(float *partials, const float *hidden_s, int64_t hidden_stride,
                             const Parameters *params, const Shape *shape,
-                            const BatchBuffers *batch, int64_t strip, int64_t first, int64_t end,
-                            PhaseTimer *timer)
+                            const BatchBuffers *batch, ChunkScratch *scratch, int64_t strip,
+                            int64_t first, int64_t end)
 {
     const int64_t V = shape->visible, B = batch->rows, stride = shape->partial_stride;
+    const int64_t n = end - first;
+    PhaseTimer *timer = &scratch->timer;
+    if (shape->ones_reverse) { /* the sums of W_s's rows where hidden_s is 1 */
+        rbm_ones_lists_of_floats(&scratch->hidden_ones, hidden_s, hidden_stride, B, n);
+        phase_end(timer, RBM_PHASE_CONVERT, 0);
+        const float *panels = batch->strip_row_panels + strip * rbm_row_panel_floats(shape);
+        for (int64_t unit = 0; unit < shape->strips; unit++) {
+            const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
+            const int64_t width = rbm_column_unit_start(V, shape->strips, unit + 1) - column;
+            rbm_product_ones(partials + rbm_partial_offset(shape, strip, unit), stride, 1.0f,
+                             1.0f, &scratch->hidden_ones, panels, width);
+            panels += rbm_panel_floats(width, rbm_widest_hidden_strip(shape));
+        }
+        phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, n));
+        return;
+    }
     bool streamed = false;
     for (int64_t unit = 0; unit < shape->strips; unit++) {
         const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
@@ -144,16 +160,16 @@ static void partial_product(float *partials, const float *hidden_s, int64_t hidd
         const float *right = params->weights + first * V + column;
         if (!shape->openblas_products && unit % shape->workers != strip % shape->workers) {
             rbm_product_nn_streaming(out, stride, 1.0f, hidden_s, hidden_stride, right, V, B,
-                                     width, end - first);
+                                     width, n);
             streamed = true;
         } else {
-            rbm_cd_product_nn(out, stride, 1.0f, hidden_s, hidden_stride, right, V, B, width,
-                              end - first, shape);
+            rbm_cd_product_nn(out, stride, 1.0f, hidden_s, hidden_stride, right, V, B, width, n,
+                              shape);
         }
     }
     if (streamed) /* before the barrier */
         rbm_streaming_fence();
-    phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, end - first));
+    phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, n));
 }
 
 void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
@@ -179,6 +195,16 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     /* h0p_s = sigmoid(v0 W_s^T + hb_s); h0_s ~ Bernoulli(h0p_s) */
     strip_forward(h0p, 1.0f, scratch, false, batch, params, shape, strip, first, n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
+    if (shape->ones_reverse) { /* W_s's columns in panels, unit by unit, for the partials */
+        float *panels = batch->strip_row_panels + strip * rbm_row_panel_floats(shape);
+        for (int64_t unit = 0; unit < shape->strips; unit++) {
+            const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
+            const int64_t width = rbm_column_unit_start(V, shape->strips, unit + 1) - column;
+            rbm_pack_row_panels(panels, params->weights + first * V + column, V, n, width);
+            panels += rbm_panel_floats(width, rbm_widest_hidden_strip(shape));
+        }
+        phase_end(timer, RBM_PHASE_REVERSE_SGEMM, 0);
+    }
     if (!shape->products_only) {
         for (int64_t i = 0; i < B; i++)
             rbm_sigmoid_bias(h0p + i * n, h0p + i * n, params->hidden_bias + first, (size_t)n);
@@ -191,10 +217,11 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
         phase_end(timer, RBM_PHASE_SAMPLING, 0);
     }
     /* the data's one-step reconstruction, and the chains' when PCD goes on from them */
-    partial_product(batch->partials, h0, stride, params, shape, batch, strip, first, end, timer);
+    partial_product(batch->partials, h0, stride, params, shape, batch, scratch, strip, first,
+                    end);
     if (shape->persistent && !batch->chains_start)
         partial_product(batch->chain_partials, batch->chains + first, H, params, shape, batch,
-                        strip, first, end, timer);
+                        scratch, strip, first, end);
 }
 
 /* out[j] = sigmoid(sum over strips of their partials for column first + j of row `row`, in
@@ -346,8 +373,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         }
     }
     if (step < shape->cd_steps) { /* the next step's partial reconstruction */
-        partial_product(batch->chain_partials, chain, stride, params, shape, batch, strip,
-                        first, end, timer);
+        partial_product(batch->chain_partials, chain, stride, params, shape, batch, scratch,
+                        strip, first, end);
         return;
     }
     /* velocity_s = momentum * velocity_s + [h0_s; hnp_s]^T [v0; -vn] / B: one product, K = 2B,

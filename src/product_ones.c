@@ -19,7 +19,7 @@ int rbm_ones_new(RbmOnes *ones, int64_t rows, int64_t depth)
     if (rows < 1 || depth < 1 || depth > RBM_ONES_MAX_DEPTH)
         return -EINVAL;
     ones->capacity = ones->rows = rows;
-    ones->depth = depth;
+    ones->capacity_depth = ones->depth = depth;
     /* a list's stores run up to 16 entries past its ones (8 at a time, padding to 4) */
     ones->list_stride = (depth + 16 + 31) / 32 * 32;
     void *lists = NULL;
@@ -85,6 +85,23 @@ static inline uint32_t nonzero_mask(const uint8_t *bytes)
 }
 #endif
 
+/* The nonzero floats among 8, as bits */
+#if RBM_PRODUCT_ONES
+static inline uint32_t nonzero_floats(const float *values)
+{
+    return (uint32_t)_mm256_movemask_ps(
+        _mm256_cmp_ps(_mm256_loadu_ps(values), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+}
+#else
+static inline uint32_t nonzero_floats(const float *values)
+{
+    uint32_t mask = 0;
+    for (int b = 0; b < 8; b++)
+        mask |= (uint32_t)(values[b] != 0.0f) << b;
+    return mask;
+}
+#endif
+
 static int32_t count_ones(const uint8_t *bytes, int64_t depth)
 {
     int32_t count = 0;
@@ -96,6 +113,44 @@ static int32_t count_ones(const uint8_t *bytes, int64_t depth)
     return count;
 }
 
+static int32_t count_nonzero_floats(const float *values, int64_t depth)
+{
+    int32_t count = 0;
+    int64_t k = 0;
+    for (; k + 8 <= depth; k += 8)
+        count += __builtin_popcount(nonzero_floats(values + k));
+    for (; k < depth; k++)
+        count += values[k] != 0.0f;
+    return count;
+}
+
+/* The 8 entries 4 (base + j) for the set bits j of byte_mask, in order, at `list`; returns
+ * the pointer moved on by the ones among them */
+static inline uint16_t *list_eight(uint16_t *list, uint32_t byte_mask, int64_t base)
+{
+#if RBM_PRODUCT_ONES
+    const __m128i positions =
+        _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)set_bits[byte_mask]));
+    _mm_storeu_si128((__m128i *)list,
+                     _mm_slli_epi16(_mm_add_epi16(positions, _mm_set1_epi16((short)base)), 2));
+#else
+    for (int j = 0; j < 8; j++)
+        list[j] = (uint16_t)(4 * (base + set_bits[byte_mask][j]));
+#endif
+    return list + __builtin_popcount(byte_mask);
+}
+
+static uint16_t *list_nonzero_floats(uint16_t *list, const float *values, int64_t depth)
+{
+    int64_t k = 0;
+    for (; k + 8 <= depth; k += 8)
+        list = list_eight(list, nonzero_floats(values + k), k);
+    for (; k < depth; k++)
+        if (values[k] != 0.0f)
+            *list++ = (uint16_t)(4 * k);
+    return list;
+}
+
 /* Row `bytes`'s ones as 4 k, ascending, from `list` on: 8 entries stored for each 8 bytes
  * (from the table), the pointer moved on by the ones among them */
 static uint16_t *list_ones(uint16_t *list, const uint8_t *bytes, int64_t depth)
@@ -103,21 +158,8 @@ static uint16_t *list_ones(uint16_t *list, const uint8_t *bytes, int64_t depth)
     int64_t k = 0;
     for (; k + 32 <= depth; k += 32) {
         const uint32_t mask = nonzero_mask(bytes + k);
-        for (int part = 0; part < 4; part++) {
-            const uint32_t byte_mask = (mask >> (8 * part)) & 0xff;
-            const uint16_t base = (uint16_t)(k + 8 * part);
-#if RBM_PRODUCT_ONES
-            const __m128i positions =
-                _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)set_bits[byte_mask]));
-            _mm_storeu_si128((__m128i *)list,
-                             _mm_slli_epi16(_mm_add_epi16(positions, _mm_set1_epi16((short)base)),
-                                            2));
-#else
-            for (int j = 0; j < 8; j++)
-                list[j] = (uint16_t)(4 * (base + set_bits[byte_mask][j]));
-#endif
-            list += __builtin_popcount(byte_mask);
-        }
+        for (int part = 0; part < 4; part++)
+            list = list_eight(list, (mask >> (8 * part)) & 0xff, k + 8 * part);
     }
     for (; k < depth; k++)
         if (bytes[k])
@@ -125,12 +167,15 @@ static uint16_t *list_ones(uint16_t *list, const uint8_t *bytes, int64_t depth)
     return list;
 }
 
-void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, int64_t rows)
+/* The lists of rows of bytes or of floats (the other NULL) */
+static void make_lists(RbmOnes *ones, const uint8_t *bytes, const float *floats, int64_t stride,
+                       int64_t rows, int64_t depth)
 {
-    const int64_t depth = ones->depth;
+    ones->depth = depth;
     int64_t total = 0;
     for (int64_t i = 0; i < rows; i++) {
-        ones->count[i] = count_ones(bytes + i * byte_stride, depth);
+        ones->count[i] = bytes ? count_ones(bytes + i * stride, depth)
+                               : count_nonzero_floats(floats + i * stride, depth);
         total += ones->count[i];
     }
     ones->ones = total;
@@ -150,10 +195,24 @@ void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, in
         const int32_t length = (longest + UNROLL - 1) / UNROLL * UNROLL;
         ones->length[s] = length;
         uint16_t *list = ones->lists + s * ones->list_stride;
-        uint16_t *end = list_ones(list, bytes + ones->row[s] * byte_stride, depth);
+        const int64_t row = ones->row[s];
+        uint16_t *end = bytes ? list_ones(list, bytes + row * stride, depth)
+                              : list_nonzero_floats(list, floats + row * stride, depth);
         while (end < list + length)
             *end++ = zero_row;
     }
+}
+
+void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, int64_t rows,
+                    int64_t depth)
+{
+    make_lists(ones, bytes, NULL, byte_stride, rows, depth);
+}
+
+void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride, int64_t rows,
+                              int64_t depth)
+{
+    make_lists(ones, NULL, values, stride, rows, depth);
 }
 
 void rbm_product_ones_reference(float *out, int64_t out_stride, float alpha, float sign,
@@ -215,6 +274,23 @@ void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t 
                 panel[k * PANEL + c] = c < width ? in[(first + c) * in_stride + k] : 0.0f;
         for (int c = 0; c < PANEL; c++)
             panel[depth * PANEL + c] = 0.0f;
+    }
+}
+
+void rbm_pack_row_panels(float *panels, const float *in, int64_t in_stride, int64_t depth,
+                         int64_t columns)
+{
+    for (int64_t first = 0; first < columns; first += PANEL) {
+        float *panel = panels + first / PANEL * (depth + 1) * PANEL;
+        const int64_t width = columns - first < PANEL ? columns - first : PANEL;
+        const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (int64_t k = 0; k < depth; k++) /* zeros past the columns */
+            _mm256_store_ps(panel + k * PANEL, width == PANEL
+                                                   ? _mm256_loadu_ps(in + k * in_stride + first)
+                                                   : _mm256_maskload_ps(in + k * in_stride + first,
+                                                                        lanes));
+        _mm256_store_ps(panel + depth * PANEL, _mm256_setzero_ps());
     }
 }
 
@@ -286,6 +362,18 @@ void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
 }
 
 #else /* no AVX2: the plain forms, for the tests (the trainer uses OpenBLAS here) */
+
+void rbm_pack_row_panels(float *panels, const float *in, int64_t in_stride, int64_t depth,
+                         int64_t columns)
+{
+    for (int64_t first = 0; first < columns; first += PANEL) {
+        float *panel = panels + first / PANEL * (depth + 1) * PANEL;
+        for (int64_t k = 0; k <= depth; k++)
+            for (int c = 0; c < PANEL; c++)
+                panel[k * PANEL + c] =
+                    k < depth && first + c < columns ? in[k * in_stride + first + c] : 0.0f;
+    }
+}
 
 void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t columns,
                      int64_t depth)

@@ -35,8 +35,8 @@
 
 /* A 0/1 matrix's rows as lists of their ones, in the order the kernel reads them */
 typedef struct RbmOnes {
-    int64_t capacity;      /* the rows it has room for */
-    int64_t rows, depth;   /* the matrix's shape (rows: the last lists made) */
+    int64_t capacity, capacity_depth; /* the shape it has room for */
+    int64_t rows, depth;   /* the shape of the matrix listed last */
     int64_t ones;          /* its ones, all rows together */
     int64_t list_stride;   /* entries from one list to the next */
     uint16_t *lists;       /* [rows][list_stride]: list s holds the ones of row row[s] as 4 k
@@ -53,9 +53,14 @@ typedef struct RbmOnes {
 int rbm_ones_new(RbmOnes *ones, int64_t rows, int64_t depth);
 void rbm_ones_free(RbmOnes *ones);
 
-/* The lists of bytes[rows][depth] (rows at most the capacity, byte_stride apart; a nonzero
- * byte is a one) */
-void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, int64_t rows);
+/* The lists of bytes[rows][depth] (within the capacity, byte_stride apart; a nonzero byte is
+ * a one) */
+void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, int64_t rows,
+                    int64_t depth);
+
+/* The same from rows of floats (nonzero: a one), `stride` apart */
+void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride, int64_t rows,
+                              int64_t depth);
 
 #define RBM_PANEL_COLUMNS 8
 
@@ -72,6 +77,11 @@ static inline int64_t rbm_panel_floats(int64_t columns, int64_t depth)
  * 32-byte aligned. */
 void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t columns,
                      int64_t depth);
+
+/* The same panels from in[depth][columns] (in_stride apart) as it lies: panels[p][k][c] =
+ * in[k][8 p + c], for a right operand stored depth-major (W in h W) */
+void rbm_pack_row_panels(float *panels, const float *in, int64_t in_stride, int64_t depth,
+                         int64_t columns);
 
 /* out[r][c] (out_stride apart) = alpha * the chain over k ascending, from +0, of
  * sum + sign * right[k][c] for the ones of row r (sign 1 or -1, alpha 1 or -1: exact), right

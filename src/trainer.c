@@ -94,6 +94,7 @@ static void free_workspace(Workspace *w)
     free(w->batch.hidden_bytes);
     free(w->batch.strip_weights_transposed);
     free(w->batch.strip_panels);
+    free(w->batch.strip_row_panels);
     if (w->scratch) {
         for (int t = 0; t < w->threads; t++) {
             free(w->scratch[t].visible_probability);
@@ -111,6 +112,7 @@ static void free_workspace(Workspace *w)
             free(w->scratch[t].weights_transposed);
             rbm_ones_free(&w->scratch[t].visible_ones[0]);
             rbm_ones_free(&w->scratch[t].visible_ones[1]);
+            rbm_ones_free(&w->scratch[t].hidden_ones);
         }
     }
     free(w->scratch);
@@ -170,6 +172,9 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         !(w->batch.strip_panels = aligned_floats(
               strips * (size_t)rbm_panel_floats(rbm_widest_hidden_strip(shape), (int64_t)V))))
         return -ENOMEM;
+    if (shape->ones_reverse &&
+        !(w->batch.strip_row_panels = aligned_floats(strips * (size_t)rbm_row_panel_floats(shape))))
+        return -ENOMEM;
     const size_t widest_columns = (size_t)rbm_widest_column_strip((int64_t)V, (int64_t)strips);
     if (bytes && !(w->batch.sample_bytes = aligned_bytes(2 * B * (size_t)rbm_byte_stride(V))))
         return -ENOMEM;
@@ -198,6 +203,9 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
         if (shape->ones_forward &&
             (rbm_ones_new(&s->visible_ones[0], (int64_t)B, (int64_t)V) < 0 ||
              rbm_ones_new(&s->visible_ones[1], (int64_t)B, (int64_t)V) < 0))
+            return -ENOMEM;
+        if (shape->ones_reverse &&
+            rbm_ones_new(&s->hidden_ones, (int64_t)B, rbm_widest_hidden_strip(shape)) < 0)
             return -ENOMEM;
         /* W^T for the workers that take sampling units (chunks are handed out round-robin) */
         if (shape->transposed_forward && !shape->split_hidden && (size_t)t < chunks &&
@@ -696,6 +704,12 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
                          shape.split_hidden && !products_only &&
                          shape.visible <= RBM_ONES_MAX_DEPTH &&
                          mean_probability(data, ONES_SAMPLE_ROWS) <= ONES_MAX_SHARE;
+    /* The partial reconstructions h_s W_s as sums too: hidden samples are about 7% ones once
+     * an RBM has learnt Fashion-MNIST's features, 50% at the start (BENCHMARKS.md, "Session
+     * 12"). */
+    shape.ones_reverse = RBM_PRODUCTS_AVX2 && RBM_PRODUCT_ONES && shape.transposed_forward &&
+                         shape.split_hidden && !products_only &&
+                         rbm_widest_hidden_strip(&shape) <= RBM_ONES_MAX_DEPTH;
     /* The gradient's h0^T v0 as bit counts from which the rest of its sums go on: the same
      * bits as the dense product (gemm.h), in 0.59 of its time at hidden 300 (BENCHMARKS.md,
      * "Session 12"). Batches under 512 rows, whose rest of the product is shallow; the bit
@@ -782,6 +796,7 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     }
     if (result == 0 && profile) {
         profile->forward_ones |= shape.ones_forward;
+        profile->reverse_ones |= shape.ones_reverse;
         profile->counted_gradient |= shape.counted_gradient;
         for (int t = 0; t < threads && result == 0; t++)
             w.scratch[t].timer.stats = profile->per_worker + (size_t)t * RBM_PHASE_COUNT;

@@ -106,7 +106,7 @@ static void test_same_bits_as_dense(void **state)
                 rbm_pack_panels(panels, weights, weight_stride, columns, depth);
                 RbmOnes ones;
                 assert_int_equal(rbm_ones_new(&ones, rows + 5, depth), 0);
-                rbm_ones_lists(&ones, bytes, byte_stride, rows);
+                rbm_ones_lists(&ones, bytes, byte_stride, rows, depth);
 
                 const int64_t stride = columns + OUT_PADDING;
                 float *out = guarded_output(rows, stride), *dense = guarded_output(rows, stride);
@@ -150,7 +150,7 @@ static void test_lists(void **state)
     uint8_t *bytes = random_bytes(rows, depth, 0.3, &rng);
     RbmOnes ones;
     assert_int_equal(rbm_ones_new(&ones, rows, depth), 0);
-    rbm_ones_lists(&ones, bytes, byte_stride, rows);
+    rbm_ones_lists(&ones, bytes, byte_stride, rows, depth);
     int64_t total = 0;
     bool seen[29] = {false};
     for (int64_t s = 0; s < rows; s++) {
@@ -177,11 +177,61 @@ static void test_lists(void **state)
     free(bytes);
 }
 
+/* The reverse form: the left operand as rows of 0/1 floats (the hidden samples), the right one
+ * as it lies, depth-major (W_s), packed by rbm_pack_row_panels; the same bits as the dense
+ * product, for lists made for a smaller depth than the capacity (the trainer's narrower strips) */
+static void test_rows_of_floats(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 12, 4);
+    const int64_t row_cases[] = {1, 7, 8, 9, 100};
+    const int64_t column_cases[] = {1, 8, 13, 16, 392};
+    const int64_t depth_cases[] = {1, 8, 9, 125, 150};
+    const double shares[] = {0.07, 0.5, 1.0};
+    RbmOnes ones;
+    assert_int_equal(rbm_ones_new(&ones, 100, 151), 0);
+    for (size_t a = 0; a < COUNT(row_cases); a++)
+        for (size_t b = 0; b < COUNT(column_cases); b++)
+            for (size_t c = 0; c < COUNT(depth_cases); c++) {
+                const int64_t rows = row_cases[a], columns = column_cases[b];
+                const int64_t depth = depth_cases[c], left_stride = depth + 5;
+                const int64_t right_stride = columns + 7, stride = columns + OUT_PADDING;
+                const double share = shares[(a + b + c) % COUNT(shares)];
+                float *left = malloc((size_t)(rows * left_stride) * sizeof *left);
+                assert_non_null(left);
+                for (int64_t i = 0; i < rows * left_stride; i++) /* padding: not a one */
+                    left[i] = i % left_stride >= depth ? 0.0f
+                              : pcg32_uniform_reference(&rng) < share ? 1.0f
+                                                                      : 0.0f;
+                float *right = random_floats(depth * right_stride, &rng);
+                const size_t panel_bytes =
+                    ((size_t)rbm_panel_floats(columns, depth) * sizeof(float) + 63) / 64 * 64;
+                float *panels = aligned_alloc(64, panel_bytes);
+                assert_non_null(panels);
+                rbm_pack_row_panels(panels, right, right_stride, depth, columns);
+                rbm_ones_lists_of_floats(&ones, left, left_stride, rows, depth);
+                float *out = guarded_output(rows, stride), *dense = guarded_output(rows, stride);
+                rbm_product_ones(out, stride, 1.0f, 1.0f, &ones, panels, columns);
+                rbm_product_nn_reference(dense, stride, 1.0f, left, left_stride, right,
+                                         right_stride, rows, columns, depth);
+                assert_only_product(out, rows, columns, stride);
+                assert_memory_equal(out, dense, (size_t)(rows * stride) * sizeof(float));
+                free(out - 16);
+                free(dense - 16);
+                free(panels);
+                free(right);
+                free(left);
+            }
+    rbm_ones_free(&ones);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bits_as_dense),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_rows_of_floats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -263,6 +263,7 @@ typedef struct RbmProfile {
      * same bits; their GFLOP/s still count the dense products' flops */
     int forward_ones;          /* the forward products as sums of the rows where the samples
                                   are 1 */
+    int reverse_ones;          /* the reverse products (h W) as the same kind of sums */
     int counted_gradient;      /* the gradient's h0^T v0 as bit counts */
 } RbmProfile;
 

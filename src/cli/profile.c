@@ -48,6 +48,9 @@ void cli_print_profile(FILE *out, const RbmProfile *profile, const CliTimes *io)
     if (profile->forward_ones)
         fprintf(out, "  (forward: sums of the rows where the samples are 1, the dense product's "
                      "bits and GFLOP/s)\n");
+    if (profile->reverse_ones)
+        fprintf(out, "  (reverse: sums of the rows where the samples are 1, the dense product's "
+                     "bits and GFLOP/s)\n");
     if (profile->counted_gradient)
         fprintf(out, "  (gradient: h0^T v0 as bit counts, the dense product's bits and "
                      "GFLOP/s)\n");
