@@ -71,6 +71,8 @@ typedef struct Shape {
     bool counted_gradient; /* split = hidden with the AVX2 products, without bit_counts: the
                               gradient's sums start from h0^T v0's bit counts and go on over
                               hnp^T (-vn) (rbm_product_tn_counted); the same bits */
+    bool ones_gradient;  /* counted_gradient with ones_forward: the rest of the sums without
+                            the zero terms of -vn (rbm_gradient_ones); the same bits */
 } Shape;
 
 /* Bytes between rows of sample_bytes and hidden_bytes: the width rounded up to a cache line, so
@@ -136,9 +138,15 @@ typedef struct ChunkScratch {
     float *strip_work;          /* [batch_size][ceil(hidden / strips)]: a hidden strip's
                                    preactivations and probabilities (split = hidden only) */
     float *visible_samples;     /* [2 * batch_size][visible]: this worker's float copy of
-                                   sample_bytes, v0 rows then -vn rows (split = hidden only) */
+                                   sample_bytes, v0 rows then -vn rows (split = hidden without
+                                   ones_gradient, whose products take lists and bits) */
     RbmOnes visible_ones[2];    /* ones_forward: this worker's lists of v0's and of vn's ones */
     RbmOnes hidden_ones;        /* ones_reverse: the lists of a strip's hidden samples */
+    /* ones_gradient only: */
+    uint64_t *reconstruction_bits; /* [ceil(batch_size / 64)][visible]: vn's columns as bits */
+    RbmOnes reconstruction_columns; /* the lists of vn's columns (rbm_ones_lists_of_bits) */
+    float *probability_panels;  /* [rbm_panel_floats(widest strip, batch_size)]: a strip's hnp,
+                                   packed by rbm_pack_row_panels */
     /* bit_counts only, packed where the update can reuse them: */
     uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits (rows:
                                    all of h0, once per batch; hidden: the strip's) */

@@ -56,13 +56,15 @@ static void strip_forward(float *out, float alpha, const ChunkScratch *scratch,
                           int64_t first, int64_t n)
 {
     const int64_t V = shape->visible, B = batch->rows;
-    const float *samples = scratch->visible_samples + (reconstruction ? B * V : 0);
     if (shape->ones_forward) {
         const float *panels = batch->strip_panels +
                               strip * rbm_panel_floats(rbm_widest_hidden_strip(shape), V);
         rbm_product_ones(out, n, alpha, reconstruction ? -1.0f : 1.0f,
                          &scratch->visible_ones[reconstruction], panels, n);
-    } else if (shape->transposed_forward) {
+        return;
+    }
+    const float *samples = scratch->visible_samples + (reconstruction ? B * V : 0);
+    if (shape->transposed_forward) {
         const int64_t stride = rbm_strip_transposed_stride(shape);
         rbm_product_nn(out, n, alpha, samples, V,
                        batch->strip_weights_transposed + strip * V * stride, stride, B, n, V);
@@ -110,13 +112,20 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     const int64_t V = shape->visible, B = batch->rows, byte_stride = rbm_byte_stride(V);
     const int64_t first = reconstruction ? B : 0; /* the vn rows follow the v0 rows */
     phase_begin(&scratch->timer);
-    for (int64_t i = first; i < first + B; i++)
-        rbm_bytes_to_samples(scratch->visible_samples + i * V,
-                             batch->sample_bytes + i * byte_stride, reconstruction ? -1.0f : 1.0f,
-                             (size_t)V);
+    if (scratch->visible_samples) /* not with ones_gradient: every product takes bits or lists */
+        for (int64_t i = first; i < first + B; i++)
+            rbm_bytes_to_samples(scratch->visible_samples + i * V,
+                                 batch->sample_bytes + i * byte_stride,
+                                 reconstruction ? -1.0f : 1.0f, (size_t)V);
     if (shape->ones_forward) /* the ones of every row, for this worker's forward products */
         rbm_ones_lists(&scratch->visible_ones[reconstruction],
                        batch->sample_bytes + first * byte_stride, byte_stride, B, V);
+    if (shape->ones_gradient && reconstruction) { /* vn's columns, for the gradient */
+        rbm_pack_byte_bits(scratch->reconstruction_bits, batch->sample_bytes + B * byte_stride,
+                           byte_stride, B, V);
+        rbm_ones_lists_of_bits(&scratch->reconstruction_columns, scratch->reconstruction_bits,
+                               (B + 63) / 64, V, B);
+    }
     /* v0's columns as bits, for every strip's update */
     if ((shape->bit_counts || shape->counted_gradient) && !reconstruction)
         rbm_pack_byte_bits(scratch->visible_bits, batch->sample_bytes, byte_stride, B, V);
@@ -386,9 +395,18 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         rbm_pack_sample_bits(scratch->hidden_bits, h0, stride, B, n);
         phase_end(timer, RBM_PHASE_CONVERT, 0);
     }
-    rbm_cd_gradient(velocity->weights + first * V, V, bits ? hnp : h0, stride,
-                    scratch->visible_samples + (bits ? B * V : 0), V, scratch->hidden_bits,
-                    scratch->visible_bits, n, V, B, rule->momentum, timer, shape);
+    if (shape->ones_gradient) { /* the counts, then minus hnp where vn is 1 */
+        rbm_pack_row_panels(scratch->probability_panels, hnp, stride, B, n);
+        rbm_gradient_ones(velocity->weights + first * V, V, rule->momentum, inverse_rows,
+                          scratch->hidden_bits, scratch->visible_bits, (B + 63) / 64,
+                          &scratch->reconstruction_columns, scratch->probability_panels, n, V);
+        /* the dense product's flops (RbmProfile.counted_gradient) */
+        phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(n, V, 2 * B));
+    } else {
+        rbm_cd_gradient(velocity->weights + first * V, V, bits ? hnp : h0, stride,
+                        scratch->visible_samples + (bits ? B * V : 0), V, scratch->hidden_bits,
+                        scratch->visible_bits, n, V, B, rule->momentum, timer, shape);
+    }
     if (shape->products_only)
         return;
     if (shape->persistent)

@@ -12,6 +12,8 @@
 #include <immintrin.h>
 #include <stdbool.h>
 
+#include "avx2_helpers.h"
+
 enum { ROWS = 6, PANEL = 16 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -47,26 +49,6 @@ ALWAYS_INLINE void store_panel(float *at, __m256 low, __m256 high, Lanes lanes, 
     }
 }
 
-/* 8 x 8 floats: rows[r] lane c becomes rows[c] lane r */
-static inline void transpose_8x8(__m256 rows[8])
-{
-    __m256 pairs[8], quads[8];
-    for (int i = 0; i < 8; i += 2) {
-        pairs[i] = _mm256_unpacklo_ps(rows[i], rows[i + 1]);
-        pairs[i + 1] = _mm256_unpackhi_ps(rows[i], rows[i + 1]);
-    }
-    for (int g = 0; g < 8; g += 4) {
-        quads[g] = _mm256_shuffle_ps(pairs[g], pairs[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        quads[g + 1] = _mm256_shuffle_ps(pairs[g], pairs[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        quads[g + 2] = _mm256_shuffle_ps(pairs[g + 1], pairs[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        quads[g + 3] = _mm256_shuffle_ps(pairs[g + 1], pairs[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int c = 0; c < 4; c++) {
-        rows[c] = _mm256_permute2f128_ps(quads[c], quads[4 + c], 0x20);
-        rows[4 + c] = _mm256_permute2f128_ps(quads[c], quads[4 + c], 0x31);
-    }
-}
-
 void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
                    int64_t rows, int64_t columns)
 {
@@ -77,7 +59,7 @@ void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_s
             __m256 tile[8];
             for (int r = 0; r < 8; r++)
                 tile[r] = _mm256_loadu_ps(in + (row + r) * in_stride + column);
-            transpose_8x8(tile);
+            rbm_transpose_8x8(tile);
             for (int c = 0; c < 8; c++)
                 _mm256_storeu_ps(out + (column + c) * out_stride + row, tile[c]);
         }
@@ -319,20 +301,9 @@ ALWAYS_INLINE void tn_panel(float *out, int64_t out_stride, __m256 beta, __m256 
     }
 }
 
-/* The counts of the ones two bit sets share, 16 columns at a time (rbm_product_tn_counted).
- * AVX2 has no popcount instruction: each byte's bits are counted by a table lookup of its two
- * halves (vpshufb), the bytes' counts summed over the words (at most 31: 8 a word fits a byte)
- * and then over each 64-bit lane (vpsadbw). */
-static inline __m256i byte_popcounts(__m256i x)
-{
-    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1,
-                                           1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
-    return _mm256_add_epi8(
-        _mm256_shuffle_epi8(table, _mm256_and_si256(x, low_nibbles)),
-        _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), low_nibbles)));
-}
-
+/* The counts of the ones two bit sets share, 16 columns at a time (rbm_product_tn_counted):
+ * each byte's bits counted (rbm_byte_popcounts), the bytes' counts summed over the words (at
+ * most 31: 8 a word fits a byte) and then over each 64-bit lane (vpsadbw). */
 /* count(c) = sum over the words of popcount(row_bits[w] & column_bits[w][c]) for a panel's 16
  * columns, as the floats of two registers; past `width` columns (partial) zero */
 ALWAYS_INLINE void panel_counts(__m256 *low, __m256 *high, const uint64_t *row_bits,
@@ -360,19 +331,15 @@ ALWAYS_INLINE void panel_counts(__m256 *low, __m256 *high, const uint64_t *row_b
         const __m256i word = _mm256_set1_epi64x((long long)row_bits[w * row_bits_stride]);
         for (int q = 0; q < 4; q++)
             bytes[q] = _mm256_add_epi8(
-                bytes[q], byte_popcounts(_mm256_and_si256(
+                bytes[q], rbm_byte_popcounts(_mm256_and_si256(
                               word, _mm256_loadu_si256((const __m256i *)(column_bits +
                                                                          w * column_bits_stride +
                                                                          4 * q)))));
     }
     for (int q = 0; q < 4; q++)
         bytes[q] = _mm256_sad_epu8(bytes[q], _mm256_setzero_si256());
-    /* two registers of four 64-bit counts (below 2^16) as eight 32-bit ones, in column order */
-    const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    *low = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
-        _mm256_or_si256(bytes[0], _mm256_slli_epi64(bytes[1], 32)), order));
-    *high = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
-        _mm256_or_si256(bytes[2], _mm256_slli_epi64(bytes[3], 32)), order));
+    *low = rbm_counts_to_floats(bytes[0], bytes[1]);
+    *high = rbm_counts_to_floats(bytes[2], bytes[3]);
 }
 
 /* tn_block with sums that start from the block's counts */

@@ -8,7 +8,7 @@
 #include "memory.h"
 
 #if RBM_PRODUCT_ONES
-#include <immintrin.h>
+#include "avx2_helpers.h"
 #endif
 
 enum { GROUP = 8, PANEL = RBM_PANEL_COLUMNS, UNROLL = 4 };
@@ -215,6 +215,42 @@ void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride
     make_lists(ones, NULL, values, stride, rows, depth);
 }
 
+void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t words, int64_t rows,
+                            int64_t depth)
+{
+    ones->depth = depth;
+    ones->rows = rows;
+    int64_t total = 0;
+    const uint16_t zero_row = (uint16_t)(4 * depth);
+    for (int64_t first = 0; first < rows; first += GROUP) {
+        const int64_t group = rows - first < GROUP ? rows - first : GROUP;
+        int32_t longest = 0;
+        for (int64_t r = first; r < first + group; r++) {
+            int32_t count = 0;
+            for (int64_t w = 0; w < words; w++)
+                count += __builtin_popcountll(bits[w * rows + r]);
+            ones->count[r] = count;
+            longest = count > longest ? count : longest;
+            total += count;
+        }
+        const int32_t length = (longest + UNROLL - 1) / UNROLL * UNROLL;
+        for (int64_t r = first; r < first + group; r++) { /* in order: the lists of a group are
+                                                             neighbours (rbm_gradient_ones) */
+            ones->row[r] = (int32_t)r;
+            ones->length[r] = length;
+            uint16_t *list = ones->lists + r * ones->list_stride, *end = list;
+            for (int64_t w = 0; w < words; w++)
+                for (int byte = 0; byte < 8; byte++)
+                    end = list_eight(end, (uint32_t)(bits[w * rows + r] >> (8 * byte)) & 0xff,
+                                     64 * w + 8 * byte);
+            end = list + ones->count[r];
+            while (end < list + length)
+                *end++ = zero_row;
+        }
+    }
+    ones->ones = total;
+}
+
 void rbm_product_ones_reference(float *out, int64_t out_stride, float alpha, float sign,
                                 const uint8_t *bytes, int64_t byte_stride, const float *right,
                                 int64_t right_stride, int64_t rows, int64_t columns,
@@ -233,26 +269,6 @@ void rbm_product_ones_reference(float *out, int64_t out_stride, float alpha, flo
 
 #if RBM_PRODUCT_ONES
 
-/* 8 x 8 floats: rows[r] lane c becomes rows[c] lane r */
-static inline void transpose_8x8(__m256 rows[8])
-{
-    __m256 pairs[8], quads[8];
-    for (int i = 0; i < 8; i += 2) {
-        pairs[i] = _mm256_unpacklo_ps(rows[i], rows[i + 1]);
-        pairs[i + 1] = _mm256_unpackhi_ps(rows[i], rows[i + 1]);
-    }
-    for (int g = 0; g < 8; g += 4) {
-        quads[g] = _mm256_shuffle_ps(pairs[g], pairs[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        quads[g + 1] = _mm256_shuffle_ps(pairs[g], pairs[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        quads[g + 2] = _mm256_shuffle_ps(pairs[g + 1], pairs[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        quads[g + 3] = _mm256_shuffle_ps(pairs[g + 1], pairs[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int c = 0; c < 4; c++) {
-        rows[c] = _mm256_permute2f128_ps(quads[c], quads[4 + c], 0x20);
-        rows[4 + c] = _mm256_permute2f128_ps(quads[c], quads[4 + c], 0x31);
-    }
-}
-
 void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t columns,
                      int64_t depth)
 {
@@ -265,7 +281,7 @@ void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t 
                 __m256 tile[8];
                 for (int r = 0; r < 8; r++)
                     tile[r] = _mm256_loadu_ps(in + (first + r) * in_stride + k);
-                transpose_8x8(tile);
+                rbm_transpose_8x8(tile);
                 for (int c = 0; c < 8; c++)
                     _mm256_store_ps(panel + (k + c) * PANEL, tile[c]);
             }
@@ -361,6 +377,99 @@ void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
     }
 }
 
+/* The counts of the ones row v of the second bit set shares with each of 8 columns h of the
+ * first (hidden_bits + h, `lanes` of them, words hidden_stride apart), as 8 floats */
+ALWAYS_INLINE __m256 hidden_counts(const uint64_t *hidden_bits, int64_t hidden_stride,
+                                   const uint64_t *visible_bits, int64_t visible_stride,
+                                   int64_t words, __m256i low_lanes, __m256i high_lanes)
+{
+    __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
+    for (int64_t w = 0; w < words; w++) {
+        const __m256i word = _mm256_set1_epi64x((long long)visible_bits[w * visible_stride]);
+        const long long *at = (const long long *)(hidden_bits + w * hidden_stride);
+        low = _mm256_add_epi8(low, rbm_byte_popcounts(_mm256_and_si256(
+                                       word, _mm256_maskload_epi64(at, low_lanes))));
+        high = _mm256_add_epi8(high, rbm_byte_popcounts(_mm256_and_si256(
+                                         word, _mm256_maskload_epi64(at + 4, high_lanes))));
+    }
+    return rbm_counts_to_floats(_mm256_sad_epu8(low, _mm256_setzero_si256()),
+                                _mm256_sad_epu8(high, _mm256_setzero_si256()));
+}
+
+/* One group of `group_rows` (a constant where it is inlined) neighbouring columns v of the
+ * velocity, against one panel of 8 hidden units: the sums as in rbm_gradient_ones, 8 units to
+ * a register, then turned (8 x 8) into the velocity's rows */
+ALWAYS_INLINE void gradient_group(float *velocity, int64_t velocity_stride, __m256 beta,
+                                  __m256 alpha, const uint64_t *hidden_bits, int64_t hidden,
+                                  const uint64_t *visible_bits, int64_t visible, int64_t words,
+                                  const uint16_t *lists, int64_t list_stride, int64_t length,
+                                  const char *panel, int64_t units, int group_rows)
+{
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    const __m256i low_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units), lane);
+    const __m256i high_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units - 4), lane);
+    __m256 sum[GROUP];
+    for (int r = 0; r < group_rows; r++)
+        sum[r] = hidden_counts(hidden_bits, hidden, visible_bits + r, visible, words, low_lanes,
+                               high_lanes);
+    for (int r = group_rows; r < GROUP; r++)
+        sum[r] = _mm256_setzero_ps();
+    for (int64_t step = 0; step < length; step += UNROLL)
+        for (int r = 0; r < group_rows; r++) {
+            uint64_t entries;
+            memcpy(&entries, lists + r * list_stride + step, sizeof entries);
+            for (int e = 0; e < UNROLL; e++)
+                sum[r] = _mm256_sub_ps(sum[r], PANEL_ROW(panel, (entries >> (16 * e)) & 0xffff));
+        }
+    rbm_transpose_8x8(sum); /* sum[u]: unit u of the panel, for the group's columns */
+    const __m256i columns = _mm256_cmpgt_epi32(_mm256_set1_epi32(group_rows),
+                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int u = 0; u < units; u++) {
+        float *row = velocity + u * velocity_stride;
+        const __m256 old = group_rows == GROUP ? _mm256_loadu_ps(row)
+                                               : _mm256_maskload_ps(row, columns);
+        const __m256 new = _mm256_add_ps(_mm256_mul_ps(beta, old), _mm256_mul_ps(alpha, sum[u]));
+        if (group_rows == GROUP)
+            _mm256_storeu_ps(row, new);
+        else
+            _mm256_maskstore_ps(row, columns, new);
+    }
+}
+
+void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
+                       const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
+                       const RbmOnes *visible_columns, const float *hidden_panels,
+                       int64_t hidden, int64_t visible)
+{
+    const __m256 beta_vector = _mm256_set1_ps(beta), alpha_vector = _mm256_set1_ps(alpha);
+    const int64_t stride = visible_columns->list_stride, depth = visible_columns->depth;
+    for (int64_t unit = 0; unit < hidden; unit += PANEL) {
+        const char *panel = (const char *)(hidden_panels + unit / PANEL * (depth + 1) * PANEL);
+        const int64_t units = hidden - unit < PANEL ? hidden - unit : PANEL;
+        float *rows = velocity + unit * velocity_stride;
+        int64_t v = 0;
+        for (; v + GROUP <= visible; v += GROUP)
+            gradient_group(rows + v, velocity_stride, beta_vector, alpha_vector,
+                           hidden_bits + unit, hidden, visible_bits + v, visible, words,
+                           visible_columns->lists + v * stride, stride,
+                           visible_columns->length[v], panel, units, GROUP);
+        switch (visible - v) {
+#define GRADIENT_CASE(n)                                                                         \
+    case n:                                                                                      \
+        gradient_group(rows + v, velocity_stride, beta_vector, alpha_vector, hidden_bits + unit, \
+                       hidden, visible_bits + v, visible, words,                                 \
+                       visible_columns->lists + v * stride, stride, visible_columns->length[v],  \
+                       panel, units, n);                                                         \
+        break;
+            GRADIENT_CASE(1) GRADIENT_CASE(2) GRADIENT_CASE(3) GRADIENT_CASE(4) GRADIENT_CASE(5)
+            GRADIENT_CASE(6) GRADIENT_CASE(7)
+#undef GRADIENT_CASE
+        default:
+            break;
+        }
+    }
+}
+
 #else /* no AVX2: the plain forms, for the tests (the trainer uses OpenBLAS here) */
 
 void rbm_pack_row_panels(float *panels, const float *in, int64_t in_stride, int64_t depth,
@@ -385,6 +494,28 @@ void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t 
                 panel[k * PANEL + c] =
                     k < depth && first + c < columns ? in[(first + c) * in_stride + k] : 0.0f;
     }
+}
+
+void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
+                       const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
+                       const RbmOnes *visible_columns, const float *hidden_panels,
+                       int64_t hidden, int64_t visible)
+{
+    const int64_t depth = visible_columns->depth;
+    for (int64_t h = 0; h < hidden; h++)
+        for (int64_t v = 0; v < visible; v++) {
+            int count = 0;
+            for (int64_t w = 0; w < words; w++)
+                count += __builtin_popcountll(hidden_bits[w * hidden + h] &
+                                              visible_bits[w * visible + v]);
+            const float *panel = hidden_panels + h / PANEL * (depth + 1) * PANEL + h % PANEL;
+            const uint16_t *list = visible_columns->lists + v * visible_columns->list_stride;
+            float sum = (float)count;
+            for (int64_t e = 0; e < visible_columns->count[v]; e++)
+                sum -= panel[2 * list[e]];
+            float *out = velocity + h * velocity_stride + v;
+            *out = beta * *out + alpha * sum;
+        }
 }
 
 void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,

@@ -62,6 +62,12 @@ void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, in
 void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride, int64_t rows,
                               int64_t depth);
 
+/* The lists of the rows of bits[words][rows] (bit k % 64 of bits[(k / 64) * rows + r]: row r
+ * has a one at k < depth), in their own order: list r is row r's, padded to the longest of its
+ * group of 8 neighbours (for rbm_gradient_ones) */
+void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t words, int64_t rows,
+                            int64_t depth);
+
 #define RBM_PANEL_COLUMNS 8
 
 /* Floats of rbm_pack_panels' output for `columns` columns */
@@ -88,6 +94,17 @@ void rbm_pack_row_panels(float *panels, const float *in, int64_t in_stride, int6
  * being the packed panels of `columns` columns */
 void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
                       const RbmOnes *left, const float *panels, int64_t columns);
+
+/* The CD gradient's step velocity[h][v] = beta * velocity[h][v] + alpha * sum, for h <
+ * hidden and v < visible, sum being rbm_product_tn_counted's chain for [h0; hnp]^T [v0; -vn]
+ * without its zero terms: from the count of the rows where h0 and v0 are both 1 (the bits, as
+ * in gemm.h), minus hnp[b][h] for each b in list v of visible_columns (vn's columns:
+ * rbm_ones_lists_of_bits), ascending; hidden_panels are hnp's columns packed by
+ * rbm_pack_row_panels. The same bits as the dense product, for finite hnp. */
+void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
+                       const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
+                       const RbmOnes *visible_columns, const float *hidden_panels,
+                       int64_t hidden, int64_t visible);
 
 /* The same element by element: bytes[rows][depth] (byte_stride apart) as the left operand,
  * right[depth][columns] (right_stride apart) unpacked */

@@ -9,10 +9,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gemm.h"
+#include "kernels.h"
 #include "pcg32.h"
 #include "product_ones.h"
 
@@ -226,12 +228,98 @@ static void test_rows_of_floats(void **state)
     rbm_ones_free(&ones);
 }
 
+/* The gradient step from bit counts and the sums of vn's columns: the bits of the dense
+ * product over [h0; hnp]^T [v0; -vn] (rbm_product_tn) and of rbm_product_tn_counted's
+ * reference, for every remainder of the 8-unit panels and 8-column groups, 1 to 3 words */
+static void test_gradient(void **state)
+{
+    (void)state;
+    Pcg32 rng;
+    pcg32_seed(&rng, 12, 5);
+    const int64_t hidden_cases[] = {1, 5, 8, 13, 150};
+    const int64_t visible_cases[] = {1, 7, 8, 9, 100, 784};
+    const int64_t batch_cases[] = {1, 63, 64, 100, 130};
+    for (size_t a = 0; a < COUNT(hidden_cases); a++)
+        for (size_t b = 0; b < COUNT(visible_cases); b++)
+            for (size_t c = 0; c < COUNT(batch_cases); c++) {
+                const int64_t H = hidden_cases[a], V = visible_cases[b], B = batch_cases[c];
+                const int64_t words = (B + 63) / 64, hidden_stride = H + 3;
+                const int64_t velocity_stride = V + 2;
+                /* [h0; hnp] and [v0; -vn], as the trainer holds them */
+                float *hidden = malloc((size_t)(2 * B * hidden_stride) * sizeof *hidden);
+                float *visible = malloc((size_t)(2 * B * V) * sizeof *visible);
+                assert_non_null(hidden);
+                assert_non_null(visible);
+                for (int64_t i = 0; i < 2 * B * hidden_stride; i++) {
+                    const float u = pcg32_uniform_reference(&rng);
+                    hidden[i] = i >= B * hidden_stride ? u : u < 0.2f ? 1.0f : 0.0f;
+                }
+                for (int64_t i = 0; i < 2 * B * V; i++) {
+                    const bool one = pcg32_uniform_reference(&rng) < 0.3f;
+                    visible[i] = i < B * V ? (one ? 1.0f : 0.0f) : (one ? -1.0f : -0.0f);
+                }
+                const size_t bit_words = (size_t)(words * (H > V ? H : V));
+                uint64_t *hidden_bits = malloc(bit_words * sizeof(uint64_t));
+                uint64_t *visible_bits = malloc(bit_words * sizeof(uint64_t));
+                uint64_t *vn_bits = malloc(bit_words * sizeof(uint64_t));
+                assert_true(hidden_bits && visible_bits && vn_bits);
+                rbm_pack_sample_bits(hidden_bits, hidden, hidden_stride, B, H);
+                rbm_pack_sample_bits(visible_bits, visible, V, B, V);
+                rbm_pack_sample_bits(vn_bits, visible + B * V, V, B, V);
+                RbmOnes columns;
+                assert_int_equal(rbm_ones_new(&columns, V, B), 0);
+                rbm_ones_lists_of_bits(&columns, vn_bits, words, V, B);
+                const size_t panel_bytes =
+                    ((size_t)rbm_panel_floats(H, B) * sizeof(float) + 63) / 64 * 64;
+                float *panels = aligned_alloc(64, panel_bytes);
+                assert_non_null(panels);
+                rbm_pack_row_panels(panels, hidden + B * hidden_stride, hidden_stride, B, H);
+
+                float *out = guarded_output(H, velocity_stride);
+                float *whole = guarded_output(H, velocity_stride);
+                float *counted = guarded_output(H, velocity_stride);
+                for (int64_t i = 0; i < H; i++)
+                    for (int64_t j = 0; j < V; j++)
+                        out[i * velocity_stride + j] = whole[i * velocity_stride + j] =
+                            counted[i * velocity_stride + j] =
+                                pcg32_uniform_reference(&rng) - 0.5f;
+                const float momentum = 0.9f, inverse = 1.0f / (float)B;
+                rbm_gradient_ones(out, velocity_stride, momentum, inverse, hidden_bits,
+                                  visible_bits, words, &columns, panels, H, V);
+                rbm_product_tn_counted_reference(counted, velocity_stride, momentum, inverse,
+                                                 hidden_bits, H, visible_bits, V, words,
+                                                 hidden + B * hidden_stride, hidden_stride,
+                                                 visible + B * V, V, H, V, B);
+                const size_t size = (size_t)(H * velocity_stride) * sizeof(float);
+                for (int64_t i = -16; i < H * velocity_stride + 16; i++) /* the padding kept */
+                    if (i < 0 || i >= H * velocity_stride || i % velocity_stride >= V)
+                        assert_true(out[i] == GUARD);
+                assert_memory_equal(out, counted, size);
+                if (RBM_PRODUCTS_OWN) {
+                    rbm_product_tn(whole, velocity_stride, momentum, inverse, hidden,
+                                   hidden_stride, visible, V, H, V, 2 * B);
+                    assert_memory_equal(out, whole, size);
+                }
+                free(out - 16);
+                free(whole - 16);
+                free(counted - 16);
+                free(panels);
+                rbm_ones_free(&columns);
+                free(hidden_bits);
+                free(visible_bits);
+                free(vn_bits);
+                free(hidden);
+                free(visible);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bits_as_dense),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_rows_of_floats),
+        cmocka_unit_test(test_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
