@@ -32,13 +32,15 @@ void cli_bench_usage(FILE *out)
             "                 [--plot FILE.svg]\n"
             "\n"
             "Measures, on this machine, for CONFIG's shapes: the sgemm floor (the matrix products\n"
-            "of an epoch by OpenBLAS, split as the trainer splits them), the same products as\n"
-            "rbm computes them (its own AVX-512 or AVX2 kernels, where it has them), and the\n"
-            "trainer's epoch time at each thread count; seconds against data size with a\n"
-            "least-squares line and R^2; total time against epochs; the cost of --profile;\n"
-            "and, at the start and the end, a cache line's round trip between the first two\n"
-            "CPUs (on a VM the host's placement of the vCPUs changes it, and the multi-thread\n"
-            "figures with it). Figures are medians over the repeats.\n"
+            "of an epoch by OpenBLAS, split as the trainer splits them), the same dense products\n"
+            "by rbm's own AVX-512 or AVX2 kernels (where it has them), and the trainer's epoch\n"
+            "time at each thread count, whose products with 0/1 samples may take fewer flops for\n"
+            "the same bits (sums of the rows where a sample is 1, bit counts: then train/floor\n"
+            "is under 1); seconds against data size with a least-squares line and R^2; total\n"
+            "time against epochs; the cost of --profile; and, at the start and the end, a cache\n"
+            "line's round trip between the first two CPUs (on a VM the host's placement of the\n"
+            "vCPUs changes it, and the multi-thread figures with it). Figures are medians over\n"
+            "the repeats.\n"
             "\n"
             "  --repeats N   runs per figure (default 5)\n"
             "  --epochs N    epochs per run (default 2)\n"
@@ -337,7 +339,8 @@ int cli_bench(int argc, char **argv)
         return cli_report(result, &error);
     }
     printf("seconds per epoch (median of %d)\n", capacity);
-    printf("  floor_s: OpenBLAS, the products alone; own_s: the products as rbm computes them\n");
+    printf("  floor_s: OpenBLAS, the dense products alone; own_s: the same by rbm's own dense "
+           "kernels\n");
     printf("  threads   floor_s     own_s   train_s   train/floor   train/own   samples/s   "
            "speed-up vs 1st\n");
     for (int t = 0; t < o.thread_count; t++) {
