@@ -147,6 +147,7 @@ typedef struct ChunkScratch {
     RbmOnes reconstruction_columns; /* the lists of vn's columns (rbm_ones_lists_of_bits) */
     float *probability_panels;  /* [rbm_panel_floats(widest strip, batch_size)]: a strip's hnp,
                                    packed by rbm_pack_row_panels */
+    float *gradient_staging;    /* [visible][8]: rbm_gradient_ones's sums on their way */
     /* bit_counts only, packed where the update can reuse them: */
     uint64_t *hidden_bits;      /* [ceil(batch_size / 64)][hidden]: h0's columns as bits (rows:
                                    all of h0, once per batch; hidden: the strip's) */

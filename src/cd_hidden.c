@@ -123,8 +123,8 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     if (shape->ones_gradient && reconstruction) { /* vn's columns, for the gradient */
         rbm_pack_byte_bits(scratch->reconstruction_bits, batch->sample_bytes + B * byte_stride,
                            byte_stride, B, V);
-        rbm_ones_lists_of_bits(&scratch->reconstruction_columns, scratch->reconstruction_bits,
-                               (B + 63) / 64, V, B);
+        rbm_ones_lists_of_bits(&scratch->reconstruction_columns, scratch->reconstruction_bits, V,
+                               B);
     }
     /* v0's columns as bits, for every strip's update */
     if ((shape->bit_counts || shape->counted_gradient) && !reconstruction)
@@ -399,7 +399,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         rbm_pack_row_panels(scratch->probability_panels, hnp, stride, B, n);
         rbm_gradient_ones(velocity->weights + first * V, V, rule->momentum, inverse_rows,
                           scratch->hidden_bits, scratch->visible_bits, (B + 63) / 64,
-                          &scratch->reconstruction_columns, scratch->probability_panels, n, V);
+                          &scratch->reconstruction_columns, scratch->probability_panels, n, V,
+                          scratch->gradient_staging);
         /* the dense product's flops (RbmProfile.counted_gradient) */
         phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(n, V, 2 * B));
     } else {

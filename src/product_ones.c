@@ -169,15 +169,47 @@ static uint16_t *list_ones(uint16_t *list, const uint8_t *bytes, int64_t depth)
     return list;
 }
 
-/* The lists of rows of bytes or of floats (the other NULL) */
-static void make_lists(RbmOnes *ones, const uint8_t *bytes, const float *floats, int64_t stride,
-                       int64_t rows, int64_t depth)
+/* What the lists are made of: rows of bytes, rows of floats, or the rows of bits[words][rows]
+ * (the others NULL) */
+typedef struct Source {
+    const uint8_t *bytes;
+    const float *floats;
+    const uint64_t *bits;
+    int64_t stride; /* between rows of bytes or floats, between words of bits */
+} Source;
+
+static int32_t count_row(const Source *source, int64_t row, int64_t depth)
+{
+    if (source->bytes)
+        return count_ones(source->bytes + row * source->stride, depth);
+    if (source->floats)
+        return count_nonzero_floats(source->floats + row * source->stride, depth);
+    int32_t count = 0;
+    for (int64_t w = 0; w < (depth + 63) / 64; w++)
+        count += __builtin_popcountll(source->bits[w * source->stride + row]);
+    return count;
+}
+
+static uint16_t *list_row(uint16_t *list, const Source *source, int64_t row, int64_t depth)
+{
+    if (source->bytes)
+        return list_ones(list, source->bytes + row * source->stride, depth);
+    if (source->floats)
+        return list_nonzero_floats(list, source->floats + row * source->stride, depth);
+    for (int64_t byte = 0; byte < (depth + 7) / 8; byte++) /* none past the depth */
+        list = list_eight(list, (uint32_t)(source->bits[byte / 8 * source->stride + row] >>
+                                           (byte % 8 * 8)) &
+                                    0xff,
+                          8 * byte);
+    return list;
+}
+
+static void make_lists(RbmOnes *ones, const Source *source, int64_t rows, int64_t depth)
 {
     ones->depth = depth;
     int64_t total = 0;
     for (int64_t i = 0; i < rows; i++) {
-        ones->count[i] = bytes ? count_ones(bytes + i * stride, depth)
-                               : count_nonzero_floats(floats + i * stride, depth);
+        ones->count[i] = count_row(source, i, depth);
         total += ones->count[i];
     }
     ones->ones = total;
@@ -197,9 +229,7 @@ static void make_lists(RbmOnes *ones, const uint8_t *bytes, const float *floats,
         const int32_t length = (longest + UNROLL - 1) / UNROLL * UNROLL;
         ones->length[s] = length;
         uint16_t *list = ones->lists + s * ones->list_stride;
-        const int64_t row = ones->row[s];
-        uint16_t *end = bytes ? list_ones(list, bytes + row * stride, depth)
-                              : list_nonzero_floats(list, floats + row * stride, depth);
+        uint16_t *end = list_row(list, source, ones->row[s], depth);
         while (end < list + length)
             *end++ = zero_row;
     }
@@ -208,48 +238,18 @@ static void make_lists(RbmOnes *ones, const uint8_t *bytes, const float *floats,
 void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, int64_t rows,
                     int64_t depth)
 {
-    make_lists(ones, bytes, NULL, byte_stride, rows, depth);
+    make_lists(ones, &(Source){.bytes = bytes, .stride = byte_stride}, rows, depth);
 }
 
 void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride, int64_t rows,
                               int64_t depth)
 {
-    make_lists(ones, NULL, values, stride, rows, depth);
+    make_lists(ones, &(Source){.floats = values, .stride = stride}, rows, depth);
 }
 
-void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t words, int64_t rows,
-                            int64_t depth)
+void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t rows, int64_t depth)
 {
-    ones->depth = depth;
-    ones->rows = rows;
-    int64_t total = 0;
-    const uint16_t zero_row = (uint16_t)(4 * depth);
-    for (int64_t first = 0; first < rows; first += GROUP) {
-        const int64_t group = rows - first < GROUP ? rows - first : GROUP;
-        int32_t longest = 0;
-        for (int64_t r = first; r < first + group; r++) {
-            int32_t count = 0;
-            for (int64_t w = 0; w < words; w++)
-                count += __builtin_popcountll(bits[w * rows + r]);
-            ones->count[r] = count;
-            longest = count > longest ? count : longest;
-            total += count;
-        }
-        const int32_t length = (longest + UNROLL - 1) / UNROLL * UNROLL;
-        for (int64_t r = first; r < first + group; r++) { /* in order: the lists of a group are
-                                                             neighbours (rbm_gradient_ones) */
-            ones->row[r] = (int32_t)r;
-            ones->length[r] = length;
-            uint16_t *list = ones->lists + r * ones->list_stride, *end = list;
-            for (int64_t byte = 0; byte < (depth + 7) / 8; byte++) /* none past the depth */
-                end = list_eight(end, (uint32_t)(bits[byte / 8 * rows + r] >> (byte % 8 * 8)) &
-                                          0xff,
-                                 8 * byte);
-            while (end < list + length)
-                *end++ = zero_row;
-        }
-    }
-    ones->ones = total;
+    make_lists(ones, &(Source){.bits = bits, .stride = rows}, rows, depth);
 }
 
 void rbm_product_ones_reference(float *out, int64_t out_stride, float alpha, float sign,
@@ -397,24 +397,19 @@ ALWAYS_INLINE __m256 hidden_counts(const uint64_t *hidden_bits, int64_t hidden_s
                                 _mm256_sad_epu8(high, _mm256_setzero_si256()));
 }
 
-/* One group of `group_rows` (a constant where it is inlined) neighbouring columns v of the
+/* One group of `group_rows` lists (a constant where it is inlined), columns row[r] of the
  * velocity, against one panel of 8 hidden units: the sums as in rbm_gradient_ones, 8 units to
- * a register, then turned (8 x 8) into the velocity's rows */
-ALWAYS_INLINE void gradient_group(float *velocity, int64_t velocity_stride, __m256 beta,
-                                  __m256 alpha, const uint64_t *hidden_bits, int64_t hidden,
+ * a register, into staging[v][8] */
+ALWAYS_INLINE void gradient_group(float *staging, const uint64_t *hidden_bits, int64_t hidden,
                                   const uint64_t *visible_bits, int64_t visible, int64_t words,
-                                  const uint16_t *lists, int64_t list_stride, int64_t length,
-                                  const char *panel, int64_t units, int group_rows)
+                                  const uint16_t *lists, int64_t list_stride, const int32_t *row,
+                                  int64_t length, const char *panel, __m256i low_lanes,
+                                  __m256i high_lanes, int group_rows)
 {
-    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
-    const __m256i low_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units), lane);
-    const __m256i high_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units - 4), lane);
     __m256 sum[GROUP];
     for (int r = 0; r < group_rows; r++)
-        sum[r] = hidden_counts(hidden_bits, hidden, visible_bits + r, visible, words, low_lanes,
-                               high_lanes);
-    for (int r = group_rows; r < GROUP; r++)
-        sum[r] = _mm256_setzero_ps();
+        sum[r] = hidden_counts(hidden_bits, hidden, visible_bits + row[r], visible, words,
+                               low_lanes, high_lanes);
     for (int64_t step = 0; step < length; step += UNROLL)
         for (int r = 0; r < group_rows; r++) {
             uint64_t entries;
@@ -422,45 +417,60 @@ ALWAYS_INLINE void gradient_group(float *velocity, int64_t velocity_stride, __m2
             for (int e = 0; e < UNROLL; e++)
                 sum[r] = _mm256_sub_ps(sum[r], PANEL_ROW(panel, (entries >> (16 * e)) & 0xffff));
         }
-    rbm_transpose_8x8(sum); /* sum[u]: unit u of the panel, for the group's columns */
-    const __m256i columns = _mm256_cmpgt_epi32(_mm256_set1_epi32(group_rows),
-                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (int u = 0; u < units; u++) {
+    for (int r = 0; r < group_rows; r++)
+        _mm256_store_ps(staging + row[r] * PANEL, sum[r]);
+}
+
+/* velocity[u][v] = beta * velocity[u][v] + alpha * staging[v][u] for the panel's `units`
+ * rows and `columns` (up to 8) columns from v */
+ALWAYS_INLINE void gradient_store(float *velocity, int64_t velocity_stride, __m256 beta,
+                                  __m256 alpha, const float *staging, int64_t units,
+                                  int columns)
+{
+    __m256 sum[GROUP];
+    for (int c = 0; c < GROUP; c++)
+        sum[c] = c < columns ? _mm256_load_ps(staging + c * PANEL) : _mm256_setzero_ps();
+    rbm_transpose_8x8(sum); /* sum[u]: unit u, for the 8 columns */
+    const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(columns),
+                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int64_t u = 0; u < units; u++) {
         float *row = velocity + u * velocity_stride;
-        const __m256 old = group_rows == GROUP ? _mm256_loadu_ps(row)
-                                               : _mm256_maskload_ps(row, columns);
+        const __m256 old =
+            columns == GROUP ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, lanes);
         const __m256 new = _mm256_add_ps(_mm256_mul_ps(beta, old), _mm256_mul_ps(alpha, sum[u]));
-        if (group_rows == GROUP)
+        if (columns == GROUP)
             _mm256_storeu_ps(row, new);
         else
-            _mm256_maskstore_ps(row, columns, new);
+            _mm256_maskstore_ps(row, lanes, new);
     }
 }
 
 void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
                        const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
                        const RbmOnes *visible_columns, const float *hidden_panels,
-                       int64_t hidden, int64_t visible)
+                       int64_t hidden, int64_t visible, float *staging)
 {
     const __m256 beta_vector = _mm256_set1_ps(beta), alpha_vector = _mm256_set1_ps(alpha);
     const int64_t stride = visible_columns->list_stride, depth = visible_columns->depth;
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
     for (int64_t unit = 0; unit < hidden; unit += PANEL) {
         const char *panel = (const char *)(hidden_panels + unit / PANEL * (depth + 1) * PANEL);
         const int64_t units = hidden - unit < PANEL ? hidden - unit : PANEL;
-        float *rows = velocity + unit * velocity_stride;
-        int64_t v = 0;
-        for (; v + GROUP <= visible; v += GROUP)
-            gradient_group(rows + v, velocity_stride, beta_vector, alpha_vector,
-                           hidden_bits + unit, hidden, visible_bits + v, visible, words,
-                           visible_columns->lists + v * stride, stride,
-                           visible_columns->length[v], panel, units, GROUP);
-        switch (visible - v) {
+        const __m256i low_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units), lane);
+        const __m256i high_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units - 4), lane);
+        /* the sums, by groups of columns with about as many ones, into staging[v] */
+        int64_t s = 0;
+        for (; s + GROUP <= visible; s += GROUP)
+            gradient_group(staging, hidden_bits + unit, hidden, visible_bits, visible, words,
+                           visible_columns->lists + s * stride, stride, visible_columns->row + s,
+                           visible_columns->length[s], panel, low_lanes, high_lanes, GROUP);
+        const uint16_t *lists = visible_columns->lists + s * stride;
+        switch (visible - s) {
 #define GRADIENT_CASE(n)                                                                         \
     case n:                                                                                      \
-        gradient_group(rows + v, velocity_stride, beta_vector, alpha_vector, hidden_bits + unit, \
-                       hidden, visible_bits + v, visible, words,                                 \
-                       visible_columns->lists + v * stride, stride, visible_columns->length[v],  \
-                       panel, units, n);                                                         \
+        gradient_group(staging, hidden_bits + unit, hidden, visible_bits, visible, words, lists, \
+                       stride, visible_columns->row + s, visible_columns->length[s], panel,      \
+                       low_lanes, high_lanes, n);                                                \
         break;
             GRADIENT_CASE(1) GRADIENT_CASE(2) GRADIENT_CASE(3) GRADIENT_CASE(4) GRADIENT_CASE(5)
             GRADIENT_CASE(6) GRADIENT_CASE(7)
@@ -468,6 +478,15 @@ void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, flo
         default:
             break;
         }
+        /* then the velocity's rows, 8 columns at a time */
+        float *rows = velocity + unit * velocity_stride;
+        int64_t v = 0;
+        for (; v + GROUP <= visible; v += GROUP)
+            gradient_store(rows + v, velocity_stride, beta_vector, alpha_vector,
+                           staging + v * PANEL, units, GROUP);
+        if (v < visible)
+            gradient_store(rows + v, velocity_stride, beta_vector, alpha_vector,
+                           staging + v * PANEL, units, (int)(visible - v));
     }
 }
 
@@ -500,8 +519,9 @@ void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t 
 void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
                        const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
                        const RbmOnes *visible_columns, const float *hidden_panels,
-                       int64_t hidden, int64_t visible)
+                       int64_t hidden, int64_t visible, float *staging)
 {
+    (void)staging;
     const int64_t depth = visible_columns->depth;
     for (int64_t h = 0; h < hidden; h++)
         for (int64_t v = 0; v < visible; v++) {
@@ -510,7 +530,10 @@ void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, flo
                 count += __builtin_popcountll(hidden_bits[w * hidden + h] &
                                               visible_bits[w * visible + v]);
             const float *panel = hidden_panels + h / PANEL * (depth + 1) * PANEL + h % PANEL;
-            const uint16_t *list = visible_columns->lists + v * visible_columns->list_stride;
+            int64_t slot = 0; /* the slot of column v's list */
+            while (visible_columns->row[slot] != v)
+                slot++;
+            const uint16_t *list = visible_columns->lists + slot * visible_columns->list_stride;
             float sum = (float)count;
             for (int64_t e = 0; e < visible_columns->count[v]; e++)
                 sum -= panel[2 * list[e]];

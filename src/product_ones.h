@@ -62,11 +62,9 @@ void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, in
 void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride, int64_t rows,
                               int64_t depth);
 
-/* The lists of the rows of bits[words][rows] (bit k % 64 of bits[(k / 64) * rows + r]: row r
- * has a one at k < depth), in their own order: list r is row r's, padded to the longest of its
- * group of 8 neighbours (for rbm_gradient_ones) */
-void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t words, int64_t rows,
-                            int64_t depth);
+/* The same from the rows of bits[ceil(depth / 64)][rows]: bit k % 64 of
+ * bits[(k / 64) * rows + r] is row r's at k < depth */
+void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t rows, int64_t depth);
 
 #define RBM_PANEL_COLUMNS 8
 
@@ -100,11 +98,13 @@ void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
  * without its zero terms: from the count of the rows where h0 and v0 are both 1 (the bits, as
  * in gemm.h), minus hnp[b][h] for each b in list v of visible_columns (vn's columns:
  * rbm_ones_lists_of_bits), ascending; hidden_panels are hnp's columns packed by
- * rbm_pack_row_panels. The same bits as the dense product, for finite hnp. */
+ * rbm_pack_row_panels. The same bits as the dense product, for finite hnp. The columns' sums go
+ * through staging[visible][8] (32-byte aligned), in the lists' order: columns of about as many
+ * ones share a group, where neighbouring columns padded half again as many sums. */
 void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
                        const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
                        const RbmOnes *visible_columns, const float *hidden_panels,
-                       int64_t hidden, int64_t visible);
+                       int64_t hidden, int64_t visible, float *staging);
 
 /* The same element by element: bytes[rows][depth] (byte_stride apart) as the left operand,
  * right[depth][columns] (right_stride apart) unpacked */

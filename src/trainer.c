@@ -116,6 +116,7 @@ static void free_workspace(Workspace *w)
             rbm_ones_free(&w->scratch[t].reconstruction_columns);
             free(w->scratch[t].reconstruction_bits);
             free(w->scratch[t].probability_panels);
+            free(w->scratch[t].gradient_staging);
         }
     }
     free(w->scratch);
@@ -216,7 +217,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
             (!(s->reconstruction_bits = rbm_calloc((B + 63) / 64 * V, sizeof(uint64_t))) ||
              rbm_ones_new(&s->reconstruction_columns, (int64_t)V, (int64_t)B) < 0 ||
              !(s->probability_panels = aligned_floats((size_t)rbm_panel_floats(
-                   rbm_widest_hidden_strip(shape), (int64_t)B)))))
+                   rbm_widest_hidden_strip(shape), (int64_t)B))) ||
+             !(s->gradient_staging = aligned_floats(V * RBM_PANEL_COLUMNS))))
             return -ENOMEM;
         /* W^T for the workers that take sampling units (chunks are handed out round-robin) */
         if (shape->transposed_forward && !shape->split_hidden && (size_t)t < chunks &&

@@ -268,7 +268,7 @@ static void test_gradient(void **state)
                 rbm_pack_sample_bits(vn_bits, visible + B * V, V, B, V);
                 RbmOnes columns;
                 assert_int_equal(rbm_ones_new(&columns, V, B), 0);
-                rbm_ones_lists_of_bits(&columns, vn_bits, words, V, B);
+                rbm_ones_lists_of_bits(&columns, vn_bits, V, B);
                 const size_t panel_bytes =
                     ((size_t)rbm_panel_floats(H, B) * sizeof(float) + 63) / 64 * 64;
                 float *panels = aligned_alloc(64, panel_bytes);
@@ -284,8 +284,11 @@ static void test_gradient(void **state)
                             counted[i * velocity_stride + j] =
                                 pcg32_uniform_reference(&rng) - 0.5f;
                 const float momentum = 0.9f, inverse = 1.0f / (float)B;
+                float *staging = aligned_alloc(64, (size_t)((V * 8 * 4 + 63) / 64 * 64));
+                assert_non_null(staging);
                 rbm_gradient_ones(out, velocity_stride, momentum, inverse, hidden_bits,
-                                  visible_bits, words, &columns, panels, H, V);
+                                  visible_bits, words, &columns, panels, H, V, staging);
+                free(staging);
                 rbm_product_tn_counted_reference(counted, velocity_stride, momentum, inverse,
                                                  hidden_bits, H, visible_bits, V, words,
                                                  hidden + B * hidden_stride, hidden_stride,
