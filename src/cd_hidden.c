@@ -398,7 +398,8 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
     if (shape->ones_gradient) { /* the counts, then minus hnp where vn is 1 */
         rbm_pack_row_panels(scratch->probability_panels, hnp, stride, B, n);
         rbm_gradient_ones(velocity->weights + first * V, V, rule->momentum, inverse_rows,
-                          scratch->hidden_bits, scratch->visible_bits, (B + 63) / 64,
+                          scratch->hidden_bits, scratch->visible_bits, batch->sample_bytes,
+                          rbm_byte_stride(V), (B + 63) / 64,
                           &scratch->reconstruction_columns, scratch->probability_panels, n, V,
                           scratch->gradient_staging);
         /* the dense product's flops (RbmProfile.counted_gradient) */

@@ -399,17 +399,18 @@ ALWAYS_INLINE __m256 hidden_counts(const uint64_t *hidden_bits, int64_t hidden_s
 
 /* One group of `group_rows` lists (a constant where it is inlined), columns row[r] of the
  * velocity, against one panel of 8 hidden units: the sums as in rbm_gradient_ones, 8 units to
- * a register, into staging[v][8] */
+ * a register, into staging[v][8]; `counted`: their counts are there already */
 ALWAYS_INLINE void gradient_group(float *staging, const uint64_t *hidden_bits, int64_t hidden,
                                   const uint64_t *visible_bits, int64_t visible, int64_t words,
                                   const uint16_t *lists, int64_t list_stride, const int32_t *row,
                                   int64_t length, const char *panel, __m256i low_lanes,
-                                  __m256i high_lanes, int group_rows)
+                                  __m256i high_lanes, bool counted, int group_rows)
 {
     __m256 sum[GROUP];
-    for (int r = 0; r < group_rows; r++)
-        sum[r] = hidden_counts(hidden_bits, hidden, visible_bits + row[r], visible, words,
-                               low_lanes, high_lanes);
+    for (int r = 0; r < group_rows; r++) /* the counts: in staging already, or from the bits */
+        sum[r] = counted ? _mm256_load_ps(staging + row[r] * PANEL)
+                         : hidden_counts(hidden_bits, hidden, visible_bits + row[r], visible,
+                                         words, low_lanes, high_lanes);
     for (int64_t step = 0; step < length; step += UNROLL)
         for (int r = 0; r < group_rows; r++) {
             uint64_t entries;
@@ -419,6 +420,46 @@ ALWAYS_INLINE void gradient_group(float *staging, const uint64_t *hidden_bits, i
         }
     for (int r = 0; r < group_rows; r++)
         _mm256_store_ps(staging + row[r] * PANEL, sum[r]);
+}
+
+/* staging[v][u] = the count of the rows b where hidden unit u of the panel (bits: hidden_bits
+ * + u, words `hidden` apart) and visible_bytes[b][v] are both 1, as the sum of the byte rows
+ * of the unit's ones, 32 columns at a time in 16-bit lanes: the same whole numbers as the
+ * bit counts, in a fifth of their time where the hidden samples are 7% ones */
+static void counts_from_bytes(float *staging, const uint64_t *hidden_bits, int64_t hidden,
+                              int64_t words, int64_t units, const uint8_t *visible_bytes,
+                              int64_t byte_stride, int64_t visible)
+{
+    uint16_t rows_of[GROUP][8 * 64]; /* each unit's ones: at most 8 words (the caller's test) */
+    int64_t ones[GROUP] = {0};
+    for (int64_t u = 0; u < units; u++)
+        for (int64_t w = 0; w < words; w++)
+            for (uint64_t bits = hidden_bits[w * hidden + u]; bits; bits &= bits - 1)
+                rows_of[u][ones[u]++] = (uint16_t)(64 * w + __builtin_ctzll(bits));
+    for (int64_t v = 0; v < visible; v += 32) {
+        _Alignas(32) uint16_t tile[GROUP][32];
+        for (int64_t u = 0; u < GROUP; u++) {
+            __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();
+            for (int64_t i = 0; i < ones[u]; i++) {
+                const __m256i bytes = _mm256_loadu_si256(
+                    (const __m256i *)(visible_bytes + rows_of[u][i] * byte_stride + v));
+                low = _mm256_add_epi16(low, _mm256_cvtepu8_epi16(_mm256_castsi256_si128(bytes)));
+                high = _mm256_add_epi16(high,
+                                        _mm256_cvtepu8_epi16(_mm256_extracti128_si256(bytes, 1)));
+            }
+            _mm256_store_si256((__m256i *)tile[u], low);
+            _mm256_store_si256((__m256i *)(tile[u] + 16), high);
+        }
+        for (int64_t c = 0; c < 32 && v + c < visible; c += 8) {
+            __m256 counts[GROUP]; /* counts[u]: unit u, 8 columns */
+            for (int u = 0; u < GROUP; u++)
+                counts[u] = _mm256_cvtepi32_ps(
+                    _mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(tile[u] + c))));
+            rbm_transpose_8x8(counts); /* counts[j]: column v + c + j, 8 units */
+            for (int64_t j = 0; j < 8 && v + c + j < visible; j++)
+                _mm256_store_ps(staging + (v + c + j) * PANEL, counts[j]);
+        }
+    }
 }
 
 /* velocity[u][v] = beta * velocity[u][v] + alpha * staging[v][u] for the panel's `units`
@@ -446,31 +487,48 @@ ALWAYS_INLINE void gradient_store(float *velocity, int64_t velocity_stride, __m2
 }
 
 void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
-                       const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
+                       const uint64_t *hidden_bits, const uint64_t *visible_bits,
+                       const uint8_t *visible_bytes, int64_t byte_stride, int64_t words,
                        const RbmOnes *visible_columns, const float *hidden_panels,
                        int64_t hidden, int64_t visible, float *staging)
 {
     const __m256 beta_vector = _mm256_set1_ps(beta), alpha_vector = _mm256_set1_ps(alpha);
     const int64_t stride = visible_columns->list_stride, depth = visible_columns->depth;
     const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    /* the counts from the bytes where the hidden samples are few ones (their cost grows with
+     * them), else from the bits (a fixed cost): the same numbers */
+    int64_t hidden_ones = 0;
+    for (int64_t i = 0; i < words * hidden; i++)
+        hidden_ones += __builtin_popcountll(hidden_bits[i]);
+    const bool from_bytes = words <= 8 && hidden_ones * 4 <= hidden * depth;
     for (int64_t unit = 0; unit < hidden; unit += PANEL) {
         const char *panel = (const char *)(hidden_panels + unit / PANEL * (depth + 1) * PANEL);
         const int64_t units = hidden - unit < PANEL ? hidden - unit : PANEL;
         const __m256i low_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units), lane);
         const __m256i high_lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(units - 4), lane);
+        if (from_bytes)
+            counts_from_bytes(staging, hidden_bits + unit, hidden, words, units, visible_bytes,
+                              byte_stride, visible);
         /* the sums, by groups of columns with about as many ones, into staging[v] */
         int64_t s = 0;
         for (; s + GROUP <= visible; s += GROUP)
-            gradient_group(staging, hidden_bits + unit, hidden, visible_bits, visible, words,
-                           visible_columns->lists + s * stride, stride, visible_columns->row + s,
-                           visible_columns->length[s], panel, low_lanes, high_lanes, GROUP);
+            if (from_bytes)
+                gradient_group(staging, hidden_bits + unit, hidden, visible_bits, visible, words,
+                               visible_columns->lists + s * stride, stride,
+                               visible_columns->row + s, visible_columns->length[s], panel,
+                               low_lanes, high_lanes, true, GROUP);
+            else
+                gradient_group(staging, hidden_bits + unit, hidden, visible_bits, visible, words,
+                               visible_columns->lists + s * stride, stride,
+                               visible_columns->row + s, visible_columns->length[s], panel,
+                               low_lanes, high_lanes, false, GROUP);
         const uint16_t *lists = visible_columns->lists + s * stride;
         switch (visible - s) {
 #define GRADIENT_CASE(n)                                                                         \
     case n:                                                                                      \
         gradient_group(staging, hidden_bits + unit, hidden, visible_bits, visible, words, lists, \
                        stride, visible_columns->row + s, visible_columns->length[s], panel,      \
-                       low_lanes, high_lanes, n);                                                \
+                       low_lanes, high_lanes, from_bytes, n);                                    \
         break;
             GRADIENT_CASE(1) GRADIENT_CASE(2) GRADIENT_CASE(3) GRADIENT_CASE(4) GRADIENT_CASE(5)
             GRADIENT_CASE(6) GRADIENT_CASE(7)
@@ -517,11 +575,12 @@ void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t 
 }
 
 void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
-                       const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
+                       const uint64_t *hidden_bits, const uint64_t *visible_bits,
+                       const uint8_t *visible_bytes, int64_t byte_stride, int64_t words,
                        const RbmOnes *visible_columns, const float *hidden_panels,
                        int64_t hidden, int64_t visible, float *staging)
 {
-    (void)staging;
+    (void)staging, (void)visible_bytes, (void)byte_stride;
     const int64_t depth = visible_columns->depth;
     for (int64_t h = 0; h < hidden; h++)
         for (int64_t v = 0; v < visible; v++) {

@@ -95,14 +95,18 @@ void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
 
 /* The CD gradient's step velocity[h][v] = beta * velocity[h][v] + alpha * sum, for h <
  * hidden and v < visible, sum being rbm_product_tn_counted's chain for [h0; hnp]^T [v0; -vn]
- * without its zero terms: from the count of the rows where h0 and v0 are both 1 (the bits, as
- * in gemm.h), minus hnp[b][h] for each b in list v of visible_columns (vn's columns:
- * rbm_ones_lists_of_bits), ascending; hidden_panels are hnp's columns packed by
- * rbm_pack_row_panels. The same bits as the dense product, for finite hnp. The columns' sums go
- * through staging[visible][8] (32-byte aligned), in the lists' order: columns of about as many
- * ones share a group, where neighbouring columns padded half again as many sums. */
+ * without its zero terms: from the count of the rows where h0 and v0 are both 1, minus
+ * hnp[b][h] for each b in list v of visible_columns (vn's columns: rbm_ones_lists_of_bits),
+ * ascending; hidden_panels are hnp's columns packed by rbm_pack_row_panels. The counts come
+ * from the bits (hidden_bits and visible_bits, `words` words, as in gemm.h) or, where h0 is at
+ * most a quarter ones and `words` at most 8, as sums of v0's 0/1 byte rows (visible_bytes,
+ * byte_stride apart, readable up to the next multiple of 32 columns): the same numbers. The
+ * same bits as the dense product, for finite hnp. The columns' sums go through
+ * staging[visible][8] (32-byte aligned), in the lists' order: columns of about as many ones
+ * share a group, where neighbouring columns padded half again as many sums. */
 void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
-                       const uint64_t *hidden_bits, const uint64_t *visible_bits, int64_t words,
+                       const uint64_t *hidden_bits, const uint64_t *visible_bits,
+                       const uint8_t *visible_bytes, int64_t byte_stride, int64_t words,
                        const RbmOnes *visible_columns, const float *hidden_panels,
                        int64_t hidden, int64_t visible, float *staging);
 

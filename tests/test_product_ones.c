@@ -252,7 +252,9 @@ static void test_gradient(void **state)
                 assert_non_null(visible);
                 for (int64_t i = 0; i < 2 * B * hidden_stride; i++) {
                     const float u = pcg32_uniform_reference(&rng);
-                    hidden[i] = i >= B * hidden_stride ? u : u < 0.2f ? 1.0f : 0.0f;
+                    /* h0 a fifth ones (the counts from v0's bytes) or half (from the bits) */
+                    const float share = (a + b + c) % 2 ? 0.2f : 0.5f;
+                    hidden[i] = i >= B * hidden_stride ? u : u < share ? 1.0f : 0.0f;
                 }
                 for (int64_t i = 0; i < 2 * B * V; i++) {
                     const bool one = pcg32_uniform_reference(&rng) < 0.3f;
@@ -286,8 +288,18 @@ static void test_gradient(void **state)
                 const float momentum = 0.9f, inverse = 1.0f / (float)B;
                 float *staging = aligned_alloc(64, (size_t)((V * 8 * 4 + 63) / 64 * 64));
                 assert_non_null(staging);
+                /* v0 as the trainer hands it over: 0/1 bytes in rows of whole cache lines */
+                const int64_t byte_stride = (V + 63) / 64 * 64;
+                uint8_t *bytes = malloc((size_t)(B * byte_stride));
+                assert_non_null(bytes);
+                for (int64_t i = 0; i < B * byte_stride; i++) /* padding: not 0/1 */
+                    bytes[i] = i % byte_stride < V ? visible[i / byte_stride * V +
+                                                             i % byte_stride] != 0.0f
+                                                   : 9;
                 rbm_gradient_ones(out, velocity_stride, momentum, inverse, hidden_bits,
-                                  visible_bits, words, &columns, panels, H, V, staging);
+                                  visible_bits, bytes, byte_stride, words, &columns, panels, H, V,
+                                  staging);
+                free(bytes);
                 free(staging);
                 rbm_product_tn_counted_reference(counted, velocity_stride, momentum, inverse,
                                                  hidden_bits, H, visible_bits, V, words,
