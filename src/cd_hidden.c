@@ -395,14 +395,17 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
         rbm_pack_sample_bits(scratch->hidden_bits, h0, stride, B, n);
         phase_end(timer, RBM_PHASE_CONVERT, 0);
     }
-    if (shape->ones_gradient) { /* the counts, then minus hnp where vn is 1 */
+    const bool fused_step = shape->ones_gradient && !shape->products_only;
+    if (fused_step) { /* the counts, then minus hnp where vn is 1; the weight step with it */
         rbm_pack_row_panels(scratch->probability_panels, hnp, stride, B, n);
-        rbm_gradient_ones(velocity->weights + first * V, V, rule->momentum, inverse_rows,
+        rbm_gradient_ones(velocity->weights + first * V, params->weights + first * V, V,
+                          &(RbmStepRule){rule->momentum, inverse_rows, rule->learning_rate,
+                                         rule->weight_decay},
                           scratch->hidden_bits, scratch->visible_bits, batch->sample_bytes,
-                          rbm_byte_stride(V), (B + 63) / 64,
-                          &scratch->reconstruction_columns, scratch->probability_panels, n, V,
-                          scratch->gradient_staging);
-        /* the dense product's flops (RbmProfile.counted_gradient) */
+                          rbm_byte_stride(V), (B + 63) / 64, &scratch->reconstruction_columns,
+                          scratch->probability_panels, n, V, scratch->gradient_staging);
+        /* the dense product's flops (RbmProfile.counted_gradient); the weight step's time
+         * is in it too */
         phase_end(timer, RBM_PHASE_GRADIENT_SGEMM, gemm_flops(n, V, 2 * B));
     } else {
         rbm_cd_gradient(velocity->weights + first * V, V, bits ? hnp : h0, stride,
@@ -416,8 +419,9 @@ void rbm_hidden_hidden_step(BatchBuffers *batch, ChunkScratch *scratch, Paramete
             memcpy(batch->chains + i * H + first, chain + i * stride,
                    (size_t)n * sizeof(float));
     /* W_s stays in this worker's cache: plain stores */
-    rbm_weight_step(params->weights + first * V, velocity->weights + first * V,
-                    rule->learning_rate, rule->weight_decay, false, n, V, V);
+    if (!fused_step)
+        rbm_weight_step(params->weights + first * V, velocity->weights + first * V,
+                        rule->learning_rate, rule->weight_decay, false, n, V, V);
     float *delta = batch->chunk_hidden_delta; /* [H]: sum over rows of h0 - hnp, in order */
     for (int64_t j = 0; j < n; j++)
         delta[first + j] = h0[j] - hnp[j];

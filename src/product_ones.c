@@ -462,11 +462,14 @@ static void counts_from_bytes(float *staging, const uint64_t *hidden_bits, int64
     }
 }
 
-/* velocity[u][v] = beta * velocity[u][v] + alpha * staging[v][u] for the panel's `units`
- * rows and `columns` (up to 8) columns from v */
-ALWAYS_INLINE void gradient_store(float *velocity, int64_t velocity_stride, __m256 beta,
-                                  __m256 alpha, const float *staging, int64_t units,
-                                  int columns)
+/* The steps of a tile of the panel's `units` rows and `columns` (up to 8) columns from v:
+ * velocity[u][v] = beta * velocity[u][v] + alpha * staging[v][u], then, with weights, the
+ * weight step as rbm_weight_step takes it, element by element: velocity -= weight_decay *
+ * weight (where weight_decay is not 0), weight += learning_rate * velocity. Done here, the
+ * weight step reads the velocity while it is still in registers. */
+ALWAYS_INLINE void gradient_store(float *velocity, float *weights, int64_t stride, __m256 beta,
+                                  __m256 alpha, __m256 learning_rate, __m256 weight_decay,
+                                  bool decay, const float *staging, int64_t units, int columns)
 {
     __m256 sum[GROUP];
     for (int c = 0; c < GROUP; c++)
@@ -474,24 +477,41 @@ ALWAYS_INLINE void gradient_store(float *velocity, int64_t velocity_stride, __m2
     rbm_transpose_8x8(sum); /* sum[u]: unit u, for the 8 columns */
     const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(columns),
                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const bool full = columns == GROUP;
     for (int64_t u = 0; u < units; u++) {
-        float *row = velocity + u * velocity_stride;
-        const __m256 old =
-            columns == GROUP ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, lanes);
-        const __m256 new = _mm256_add_ps(_mm256_mul_ps(beta, old), _mm256_mul_ps(alpha, sum[u]));
-        if (columns == GROUP)
-            _mm256_storeu_ps(row, new);
+        float *row = velocity + u * stride;
+        const __m256 old = full ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, lanes);
+        __m256 step = _mm256_add_ps(_mm256_mul_ps(beta, old), _mm256_mul_ps(alpha, sum[u]));
+        if (weights) {
+            float *weight_row = weights + u * stride;
+            __m256 weight =
+                full ? _mm256_loadu_ps(weight_row) : _mm256_maskload_ps(weight_row, lanes);
+            if (decay)
+                step = _mm256_sub_ps(step, _mm256_mul_ps(weight_decay, weight));
+            weight = _mm256_add_ps(weight, _mm256_mul_ps(learning_rate, step));
+            if (full)
+                _mm256_storeu_ps(weight_row, weight);
+            else
+                _mm256_maskstore_ps(weight_row, lanes, weight);
+        }
+        if (full)
+            _mm256_storeu_ps(row, step);
         else
-            _mm256_maskstore_ps(row, lanes, new);
+            _mm256_maskstore_ps(row, lanes, step);
     }
 }
 
-void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
-                       const uint64_t *hidden_bits, const uint64_t *visible_bits,
-                       const uint8_t *visible_bytes, int64_t byte_stride, int64_t words,
-                       const RbmOnes *visible_columns, const float *hidden_panels,
-                       int64_t hidden, int64_t visible, float *staging)
+void rbm_gradient_ones(float *velocity, float *weights, int64_t velocity_stride,
+                       const RbmStepRule *rule, const uint64_t *hidden_bits,
+                       const uint64_t *visible_bits, const uint8_t *visible_bytes,
+                       int64_t byte_stride, int64_t words, const RbmOnes *visible_columns,
+                       const float *hidden_panels, int64_t hidden, int64_t visible,
+                       float *staging)
 {
+    const float beta = rule->beta, alpha = rule->alpha;
+    const __m256 learning_rate = _mm256_set1_ps(rule->learning_rate);
+    const __m256 weight_decay = _mm256_set1_ps(rule->weight_decay);
+    const bool decay = rule->weight_decay != 0.0f;
     const __m256 beta_vector = _mm256_set1_ps(beta), alpha_vector = _mm256_set1_ps(alpha);
     const int64_t stride = visible_columns->list_stride, depth = visible_columns->depth;
     const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
@@ -536,14 +556,17 @@ void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, flo
         default:
             break;
         }
-        /* then the velocity's rows, 8 columns at a time */
+        /* then the velocity's rows (and the weights'), 8 columns at a time */
         float *rows = velocity + unit * velocity_stride;
+        float *weight_rows = weights ? weights + unit * velocity_stride : NULL;
         int64_t v = 0;
         for (; v + GROUP <= visible; v += GROUP)
-            gradient_store(rows + v, velocity_stride, beta_vector, alpha_vector,
+            gradient_store(rows + v, weight_rows ? weight_rows + v : NULL, velocity_stride,
+                           beta_vector, alpha_vector, learning_rate, weight_decay, decay,
                            staging + v * PANEL, units, GROUP);
         if (v < visible)
-            gradient_store(rows + v, velocity_stride, beta_vector, alpha_vector,
+            gradient_store(rows + v, weight_rows ? weight_rows + v : NULL, velocity_stride,
+                           beta_vector, alpha_vector, learning_rate, weight_decay, decay,
                            staging + v * PANEL, units, (int)(visible - v));
     }
 }
@@ -574,13 +597,15 @@ void rbm_pack_panels(float *panels, const float *in, int64_t in_stride, int64_t 
     }
 }
 
-void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
-                       const uint64_t *hidden_bits, const uint64_t *visible_bits,
-                       const uint8_t *visible_bytes, int64_t byte_stride, int64_t words,
-                       const RbmOnes *visible_columns, const float *hidden_panels,
-                       int64_t hidden, int64_t visible, float *staging)
+void rbm_gradient_ones(float *velocity, float *weights, int64_t velocity_stride,
+                       const RbmStepRule *rule, const uint64_t *hidden_bits,
+                       const uint64_t *visible_bits, const uint8_t *visible_bytes,
+                       int64_t byte_stride, int64_t words, const RbmOnes *visible_columns,
+                       const float *hidden_panels, int64_t hidden, int64_t visible,
+                       float *staging)
 {
     (void)staging, (void)visible_bytes, (void)byte_stride;
+    const float beta = rule->beta, alpha = rule->alpha;
     const int64_t depth = visible_columns->depth;
     for (int64_t h = 0; h < hidden; h++)
         for (int64_t v = 0; v < visible; v++) {
@@ -598,6 +623,12 @@ void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, flo
                 sum -= panel[2 * list[e]];
             float *out = velocity + h * velocity_stride + v;
             *out = beta * *out + alpha * sum;
+            if (weights) {
+                float *weight = weights + h * velocity_stride + v;
+                if (rule->weight_decay != 0.0f)
+                    *out -= rule->weight_decay * *weight;
+                *weight += rule->learning_rate * *out;
+            }
         }
 }
 

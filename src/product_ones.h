@@ -93,6 +93,12 @@ void rbm_pack_row_panels(float *panels, const float *in, int64_t in_stride, int6
 void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
                       const RbmOnes *left, const float *panels, int64_t columns);
 
+/* The factors of rbm_gradient_ones's steps */
+typedef struct RbmStepRule {
+    float beta, alpha;                 /* velocity = beta * velocity + alpha * sum */
+    float learning_rate, weight_decay; /* the weight step's (rbm_weight_step) */
+} RbmStepRule;
+
 /* The CD gradient's step velocity[h][v] = beta * velocity[h][v] + alpha * sum, for h <
  * hidden and v < visible, sum being rbm_product_tn_counted's chain for [h0; hnp]^T [v0; -vn]
  * without its zero terms: from the count of the rows where h0 and v0 are both 1, minus
@@ -103,12 +109,15 @@ void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
  * byte_stride apart, readable up to the next multiple of 32 columns): the same numbers. The
  * same bits as the dense product, for finite hnp. The columns' sums go through
  * staging[visible][8] (32-byte aligned), in the lists' order: columns of about as many ones
- * share a group, where neighbouring columns padded half again as many sums. */
-void rbm_gradient_ones(float *velocity, int64_t velocity_stride, float beta, float alpha,
-                       const uint64_t *hidden_bits, const uint64_t *visible_bits,
-                       const uint8_t *visible_bytes, int64_t byte_stride, int64_t words,
-                       const RbmOnes *visible_columns, const float *hidden_panels,
-                       int64_t hidden, int64_t visible, float *staging);
+ * share a group, where neighbouring columns padded half again as many sums. With `weights`
+ * (velocity_stride apart too), each element's weight step follows its velocity's, as
+ * rbm_weight_step (kernels.h) computes it. */
+void rbm_gradient_ones(float *velocity, float *weights, int64_t velocity_stride,
+                       const RbmStepRule *rule, const uint64_t *hidden_bits,
+                       const uint64_t *visible_bits, const uint8_t *visible_bytes,
+                       int64_t byte_stride, int64_t words, const RbmOnes *visible_columns,
+                       const float *hidden_panels, int64_t hidden, int64_t visible,
+                       float *staging);
 
 /* The same element by element: bytes[rows][depth] (byte_stride apart) as the left operand,
  * right[depth][columns] (right_stride apart) unpacked */

@@ -296,9 +296,20 @@ static void test_gradient(void **state)
                     bytes[i] = i % byte_stride < V ? visible[i / byte_stride * V +
                                                              i % byte_stride] != 0.0f
                                                    : 9;
-                rbm_gradient_ones(out, velocity_stride, momentum, inverse, hidden_bits,
-                                  visible_bits, bytes, byte_stride, words, &columns, panels, H, V,
-                                  staging);
+                /* and the weight step with it, as rbm_weight_step takes it after the product */
+                float *weights = guarded_output(H, velocity_stride);
+                float *expected_weights = guarded_output(H, velocity_stride);
+                float *whole_weights = guarded_output(H, velocity_stride);
+                for (int64_t i = 0; i < H; i++)
+                    for (int64_t j = 0; j < V; j++)
+                        weights[i * velocity_stride + j] =
+                            expected_weights[i * velocity_stride + j] =
+                                whole_weights[i * velocity_stride + j] =
+                                    0.02f * pcg32_uniform_reference(&rng) - 0.01f;
+                const float weight_decay = c % 2 ? 0.001f : 0.0f;
+                const RbmStepRule rule = {momentum, inverse, 0.1f, weight_decay};
+                rbm_gradient_ones(out, weights, velocity_stride, &rule, hidden_bits, visible_bits,
+                                  bytes, byte_stride, words, &columns, panels, H, V, staging);
                 free(bytes);
                 free(staging);
                 rbm_product_tn_counted_reference(counted, velocity_stride, momentum, inverse,
@@ -309,15 +320,24 @@ static void test_gradient(void **state)
                 for (int64_t i = -16; i < H * velocity_stride + 16; i++) /* the padding kept */
                     if (i < 0 || i >= H * velocity_stride || i % velocity_stride >= V)
                         assert_true(out[i] == GUARD);
+                rbm_weight_step(expected_weights, counted, 0.1f, weight_decay, false, H, V,
+                                velocity_stride);
                 assert_memory_equal(out, counted, size);
+                assert_memory_equal(weights, expected_weights, size);
+                free(expected_weights - 16);
                 if (RBM_PRODUCTS_OWN) {
                     rbm_product_tn(whole, velocity_stride, momentum, inverse, hidden,
                                    hidden_stride, visible, V, H, V, 2 * B);
+                    rbm_weight_step(whole_weights, whole, 0.1f, weight_decay, false, H, V,
+                                    velocity_stride);
                     assert_memory_equal(out, whole, size);
+                    assert_memory_equal(weights, whole_weights, size);
                 }
                 free(out - 16);
                 free(whole - 16);
                 free(counted - 16);
+                free(weights - 16);
+                free(whole_weights - 16);
                 free(panels);
                 rbm_ones_free(&columns);
                 free(hidden_bits);
