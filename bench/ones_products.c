@@ -164,6 +164,8 @@ int main(int argc, char **argv)
     printf("bench_ones: a strip of %d hidden x %d visible, batch %d; %.0f%% of the visible "
            "samples ones, %.0f%% of the hidden; median of %d rounds of %d calls\n",
            H, V, B, 100 * visible_share, 100 * hidden_share, rounds, CALLS);
+    if (!RBM_PRODUCT_ONES || !RBM_PRODUCT_TN_COUNTED)
+        printf("  (this build has not the AVX2 forms of every kernel: plain C stands in)\n");
     for (int k = 0; k < KINDS; k++) {
         qsort(seconds[k], (size_t)rounds, sizeof(double), by_value);
         printf("  %-36s %8.1f us\n", names[k], 1e6 * seconds[k][rounds / 2]);

@@ -54,6 +54,22 @@ void rbm_product_tn_counted_reference(float *out, int64_t out_stride, float beta
         }
 }
 
+#if !RBM_PRODUCT_TN_COUNTED
+/* Only gemm_avx2.c has the kernel; the trainer calls it only there. Elsewhere (tests,
+ * bench_ones) the plain form stands in. */
+void rbm_product_tn_counted(float *out, int64_t out_stride, float beta, float alpha,
+                            const uint64_t *left_bits, int64_t left_bits_stride,
+                            const uint64_t *right_bits, int64_t right_bits_stride,
+                            int64_t words, const float *left, int64_t left_stride,
+                            const float *right, int64_t right_stride, int64_t rows,
+                            int64_t columns, int64_t depth)
+{
+    rbm_product_tn_counted_reference(out, out_stride, beta, alpha, left_bits, left_bits_stride,
+                                     right_bits, right_bits_stride, words, left, left_stride,
+                                     right, right_stride, rows, columns, depth);
+}
+#endif
+
 #if RBM_PRODUCTS_AVX512
 
 /* 16 x 16 floats: rows[r] lane c becomes rows[c] lane r. Unpacks transpose the 4 x 4 blocks

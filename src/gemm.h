@@ -62,7 +62,7 @@ void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, con
  * of the k where both are 1, then goes on over the `depth` rows of left and right. The same
  * bits as the whole product, since the chain's first sums are whole numbers, exact in a float
  * (below 2^24): the CD gradient [h0; hnp]^T [v0; -vn] with h0^T v0 as bit counts. AVX2 kernels
- * only (RBM_PRODUCT_TN_COUNTED); at most 31 words. */
+ * only (RBM_PRODUCT_TN_COUNTED; elsewhere the plain reference stands in); at most 31 words. */
 #define RBM_PRODUCT_TN_COUNTED RBM_PRODUCTS_AVX2
 void rbm_product_tn_counted(float *out, int64_t out_stride, float beta, float alpha,
                             const uint64_t *left_bits, int64_t left_bits_stride,

@@ -607,17 +607,15 @@ void rbm_gradient_ones(float *velocity, float *weights, int64_t velocity_stride,
     (void)staging, (void)visible_bytes, (void)byte_stride;
     const float beta = rule->beta, alpha = rule->alpha;
     const int64_t depth = visible_columns->depth;
-    for (int64_t h = 0; h < hidden; h++)
-        for (int64_t v = 0; v < visible; v++) {
+    for (int64_t slot = 0; slot < visible; slot++) { /* list `slot` is column v's */
+        const int64_t v = visible_columns->row[slot];
+        const uint16_t *list = visible_columns->lists + slot * visible_columns->list_stride;
+        for (int64_t h = 0; h < hidden; h++) {
             int count = 0;
             for (int64_t w = 0; w < words; w++)
                 count += __builtin_popcountll(hidden_bits[w * hidden + h] &
                                               visible_bits[w * visible + v]);
             const float *panel = hidden_panels + h / PANEL * (depth + 1) * PANEL + h % PANEL;
-            int64_t slot = 0; /* the slot of column v's list */
-            while (visible_columns->row[slot] != v)
-                slot++;
-            const uint16_t *list = visible_columns->lists + slot * visible_columns->list_stride;
             float sum = (float)count;
             for (int64_t e = 0; e < visible_columns->count[v]; e++)
                 sum -= panel[2 * list[e]];
@@ -630,6 +628,7 @@ void rbm_gradient_ones(float *velocity, float *weights, int64_t velocity_stride,
                 *weight += rule->learning_rate * *out;
             }
         }
+    }
 }
 
 void rbm_product_ones(float *out, int64_t out_stride, float alpha, float sign,
