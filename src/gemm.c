@@ -43,11 +43,8 @@ void rbm_product_tn_counted_reference(float *out, int64_t out_stride, float beta
 {
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < columns; j++) {
-            int count = 0;
-            for (int64_t w = 0; w < words; w++)
-                count += __builtin_popcountll(left_bits[w * left_bits_stride + i] &
-                                              right_bits[w * right_bits_stride + j]);
-            float sum = (float)count;
+            float sum = (float)rbm_shared_ones(left_bits + i, left_bits_stride, right_bits + j,
+                                               right_bits_stride, words);
             for (int64_t k = 0; k < depth; k++)
                 sum = fmaf(left[k * left_stride + i], right[k * right_stride + j], sum);
             out[i * out_stride + j] = beta * out[i * out_stride + j] + alpha * sum;

@@ -56,6 +56,17 @@ void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, con
                     int64_t left_stride, const float *right, int64_t right_stride, int64_t rows,
                     int64_t columns, int64_t depth);
 
+/* The ones two columns of bits share: the sum over `words` words (a_stride and b_stride apart)
+ * of popcount(a[w] & b[w]) */
+static inline int rbm_shared_ones(const uint64_t *a, int64_t a_stride, const uint64_t *b,
+                                  int64_t b_stride, int64_t words)
+{
+    int count = 0;
+    for (int64_t w = 0; w < words; w++)
+        count += __builtin_popcountll(a[w * a_stride] & b[w * b_stride]);
+    return count;
+}
+
 /* rbm_product_tn of [left0; left] and [right0; right] whose first parts are 0/1 matrices given
  * as bits (bit k % 64 of left_bits[(k / 64) * left_bits_stride + r] is left0[k][r], the same
  * for right_bits and column c; `words` words a row or column): each sum starts from the count

@@ -313,13 +313,9 @@ ALWAYS_INLINE void panel_counts(__m256 *low, __m256 *high, const uint64_t *row_b
 {
     if (partial) {
         _Alignas(32) float counts[PANEL] = {0};
-        for (int64_t c = 0; c < width; c++) {
-            int count = 0;
-            for (int64_t w = 0; w < words; w++)
-                count += __builtin_popcountll(row_bits[w * row_bits_stride] &
-                                              column_bits[w * column_bits_stride + c]);
-            counts[c] = (float)count;
-        }
+        for (int64_t c = 0; c < width; c++)
+            counts[c] = (float)rbm_shared_ones(row_bits, row_bits_stride, column_bits + c,
+                                               column_bits_stride, words);
         *low = _mm256_load_ps(counts);
         *high = _mm256_load_ps(counts + 8);
         return;
