@@ -4,15 +4,17 @@
  * crosses between cores. What crosses is the batch's samples and the strips' partial
  * reconstructions, in four phases per batch (three barriers between them, two more per extra
  * Gibbs step). The samples v0 and vn cross as 0/1 bytes (sample_bytes), a quarter of their
- * floats' size, and each worker expands them into its own float copy for its products
- * (rbm_hidden_take_samples): at 2 threads that ran 5-8% faster than one shared float array
- * (BENCHMARKS.md, "Session 5"). What one worker writes and another reads lies apart from
- * what others write (each strip's hidden statistics in a region of its own, each strip's
- * partials in a block per column unit: cd.h), and is written with streaming stores where
- * another worker reads it next (the samples; with the AVX2 kernels, the partials others
- * sum): while the host's cache-line round trip between the two vCPUs here was slow (~470 ns),
- * these took 2-thread epochs from 0.77 to 0.68 s, about as fast as while it was quick
- * (BENCHMARKS.md, "Session 11"). The phases:
+ * floats' size, and each worker makes of them what its products take (rbm_hidden_take_samples):
+ * with the AVX2 products, lists of their ones and their bits (the sums of the ones,
+ * product_ones.h: the same bits as the dense products, in half their time or less,
+ * BENCHMARKS.md, "Session 12"); otherwise its own float copy, which at 2 threads ran 5-8%
+ * faster than one shared float array ("Session 5"). What one worker writes and another reads
+ * lies apart from what others write (each strip's hidden statistics in a region of its own,
+ * each strip's partials in a block per column unit: cd.h), and is written with streaming
+ * stores where another worker reads it next (the samples; with the AVX2 dense kernels, the
+ * partials others sum; the sums of the ones store plainly): while the host's cache-line round
+ * trip between the two vCPUs here was slow (~470 ns), these took 2-thread epochs from 0.77 to
+ * 0.68 s, about as fast as while it was quick (BENCHMARKS.md, "Session 11"). The phases:
  *   1. row chunks:      v0 ~ Bernoulli(v0p)
  *   2. hidden strips:   h0_s ~ sigmoid(v0 W_s^T + hb_s); partial_s = h0_s W_s
  *   3. visible columns: vnp = sigmoid(sum of the partials, in strip order, + vb); the

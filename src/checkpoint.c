@@ -214,6 +214,12 @@ int rbm_checkpoint_load(const char *path, const RbmSettings *settings, uint64_t 
     if (result == 0 && shape->persistent) {
         uint64_t chain_shape[2] = {(uint64_t)shape->batch_size, (uint64_t)shape->hidden};
         result = rbm_npz_read_floats(&reader, "chains.npy", chains, 2, chain_shape, error);
+        /* hidden samples: the sums of the ones (product_ones.h) take any nonzero for a 1 */
+        for (int64_t i = 0; result == 0 && i < shape->batch_size * shape->hidden; i++)
+            if (chains[i] != 0.0f && chains[i] != 1.0f)
+                result = rbm_fail(error, -EINVAL,
+                                  "%s: chains.npy: element %lld is %g, not a 0/1 sample", path,
+                                  (long long)i, (double)chains[i]);
     }
     free(state);
     free(config);

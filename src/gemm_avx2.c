@@ -301,11 +301,10 @@ ALWAYS_INLINE void tn_panel(float *out, int64_t out_stride, __m256 beta, __m256 
     }
 }
 
-/* The counts of the ones two bit sets share, 16 columns at a time (rbm_product_tn_counted):
- * each byte's bits counted (rbm_byte_popcounts), the bytes' counts summed over the words (at
- * most 31: 8 a word fits a byte) and then over each 64-bit lane (vpsadbw). */
 /* count(c) = sum over the words of popcount(row_bits[w] & column_bits[w][c]) for a panel's 16
- * columns, as the floats of two registers; past `width` columns (partial) zero */
+ * columns, as the floats of two registers; past `width` columns (partial) zero. Each byte's
+ * bits counted (rbm_byte_popcounts), the bytes' counts summed over the words (at most 31: 8 a
+ * word fits a byte) and then over each 64-bit lane (vpsadbw). */
 ALWAYS_INLINE void panel_counts(__m256 *low, __m256 *high, const uint64_t *row_bits,
                                 int64_t row_bits_stride, const uint64_t *column_bits,
                                 int64_t column_bits_stride, int64_t words, int64_t width,

@@ -53,8 +53,8 @@ typedef struct RbmOnes {
 int rbm_ones_new(RbmOnes *ones, int64_t rows, int64_t depth);
 void rbm_ones_free(RbmOnes *ones);
 
-/* The lists of bytes[rows][depth] (within the capacity, byte_stride apart; a nonzero byte is
- * a one) */
+/* The lists of bytes[rows][depth] (rows and depth within the capacity, byte_stride apart; a
+ * nonzero byte is a one). Callers keep to the capacity: these check nothing. */
 void rbm_ones_lists(RbmOnes *ones, const uint8_t *bytes, int64_t byte_stride, int64_t rows,
                     int64_t depth);
 
@@ -63,7 +63,8 @@ void rbm_ones_lists_of_floats(RbmOnes *ones, const float *values, int64_t stride
                               int64_t depth);
 
 /* The same from the rows of bits[ceil(depth / 64)][rows]: bit k % 64 of
- * bits[(k / 64) * rows + r] is row r's at k < depth */
+ * bits[(k / 64) * rows + r] is row r's at k < depth; the bits from depth on are 0 (as
+ * rbm_pack_byte_bits and rbm_pack_sample_bits leave them) */
 void rbm_ones_lists_of_bits(RbmOnes *ones, const uint64_t *bits, int64_t rows, int64_t depth);
 
 #define RBM_PANEL_COLUMNS 8
@@ -111,7 +112,7 @@ typedef struct RbmStepRule {
  * staging[visible][8] (32-byte aligned), in the lists' order: columns of about as many ones
  * share a group, where neighbouring columns padded half again as many sums. With `weights`
  * (velocity_stride apart too), each element's weight step follows its velocity's, as
- * rbm_weight_step (kernels.h) computes it. */
+ * rbm_weight_step (kernels.h) computes it. At most 31 words (the counts add up in bytes). */
 void rbm_gradient_ones(float *velocity, float *weights, int64_t velocity_stride,
                        const RbmStepRule *rule, const uint64_t *hidden_bits,
                        const uint64_t *visible_bits, const uint8_t *visible_bytes,

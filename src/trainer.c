@@ -182,6 +182,8 @@ static int allocate_workspace(Workspace *w, const Shape *shape, int threads, uin
     const size_t widest_columns = (size_t)rbm_widest_column_strip((int64_t)V, (int64_t)strips);
     if (bytes && !(w->batch.sample_bytes = aligned_bytes(2 * B * (size_t)rbm_byte_stride(V))))
         return -ENOMEM;
+    if (bytes) /* the padding of each row too: whole blocks of a row are read (rbm_gradient_ones) */
+        memset(w->batch.sample_bytes, 0, 2 * B * (size_t)rbm_byte_stride(V));
     if (shape->byte_handover &&
         !(w->batch.hidden_bytes = aligned_bytes(B * (size_t)rbm_byte_stride(H))))
         return -ENOMEM;
@@ -731,7 +733,8 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
                              shape.split_hidden && !shape.bit_counts && !products_only &&
                              shape.batch_size < 512;
     /* and the rest of its sums without the zero terms of -vn, whose share of ones is about
-     * the data's mean, as for the forward products: 0.XX of the counted product's time */
+     * the data's mean, as for the forward products: 223 against 386 us for a strip's step at
+     * 29% ones (build/bench/bench_ones, BENCHMARKS.md, "Session 12") */
     shape.ones_gradient = shape.counted_gradient && shape.ones_forward;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);

@@ -7,6 +7,7 @@ usage: test_cli.py PATH/TO/rbm [unittest arguments]
 """
 import gzip
 import hashlib
+import io
 import json
 import os
 import random
@@ -651,6 +652,29 @@ class Resume(Workspace):
         self.write("flip.ckpt", bytes(flipped), mode="wb")
         self.assert_bad(run("train", self.cfg, "--resume", self.path("flip.ckpt")), "flip.ckpt:")
         self.assert_bad(run("train", self.cfg, "--resume", self.path("none.ckpt")), "none.ckpt: cannot open")
+
+
+    def test_checkpoint_chains_must_be_samples(self):
+        """PCD's chains are hidden samples, 0 or 1; a checkpoint with another value is refused
+        (the sums of the ones would take it for a 1), naming the element."""
+        cfg = self.write("p.ini", self.settings + f"model = {self.path('p.npz')}\n"
+                                                  f"checkpoint_every = 1\n")
+        result = run("train", cfg, "-s", "train.persistent=true", "-s", "train.epochs=1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with zipfile.ZipFile(self.path("p.npz.ckpt")) as z:
+            members = {name: z.read(name) for name in z.namelist()}
+        chains = np.load(io.BytesIO(members["chains.npy"]))
+        self.assertTrue(np.isin(chains, (0.0, 1.0)).all())
+        chains.flat[7] = 0.5
+        buffer = io.BytesIO()
+        np.save(buffer, chains)
+        members["chains.npy"] = buffer.getvalue()
+        with zipfile.ZipFile(self.path("half.ckpt"), "w") as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+        self.assert_bad(run("train", cfg, "-s", "train.persistent=true", "-s", "train.epochs=2",
+                            "--resume", self.path("half.ckpt")),
+                        "half.ckpt: chains.npy: element 7 is 0.5, not a 0/1 sample")
 
 
 class Faults(Workspace):

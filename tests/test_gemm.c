@@ -224,8 +224,6 @@ static void test_product_tn(void **state)
             }
 }
 
-/* A block of the output computed on its own (offset pointers, other edges) has the same bits
- * as the same elements of the whole product: the work split never changes a value. */
 /* bits[w * columns + c], bit k % 64 of word w = k / 64: values[k * stride + c] != 0, k < depth */
 static uint64_t *pack_bits(const float *values, int64_t stride, int64_t depth, int64_t columns)
 {
@@ -306,6 +304,8 @@ static void test_product_tn_counted(void **state)
             }
 }
 
+/* A block of the output computed on its own (offset pointers, other edges) has the same bits
+ * as the same elements of the whole product: the work split never changes a value. */
 static void test_products_independent_of_split(void **state)
 {
     (void)state;
