@@ -111,6 +111,22 @@ static inline uint32_t ones_of_32(const uint8_t *bytes, const float *floats, int
            nonzero_floats(floats + k + 16) << 16 | nonzero_floats(floats + k + 24) << 24;
 }
 
+/* The same among the 8 from k */
+static inline uint32_t ones_of_8(const uint8_t *bytes, const float *floats, int64_t k)
+{
+    if (!bytes)
+        return nonzero_floats(floats + k);
+#if RBM_PRODUCT_ONES
+    const __m128i eight = _mm_loadl_epi64((const __m128i *)(bytes + k));
+    return ~(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(eight, _mm_setzero_si128())) & 0xff;
+#else
+    uint32_t mask = 0;
+    for (int b = 0; b < 8; b++)
+        mask |= (uint32_t)(bytes[k + b] != 0) << b;
+    return mask;
+#endif
+}
+
 static inline bool is_one(const uint8_t *bytes, const float *floats, int64_t k)
 {
     return bytes ? bytes[k] != 0 : floats[k] != 0.0f;
@@ -122,6 +138,8 @@ static int32_t count_ones(const uint8_t *bytes, const float *floats, int64_t dep
     int64_t k = 0;
     for (; k + 32 <= depth; k += 32)
         count += __builtin_popcount(ones_of_32(bytes, floats, k));
+    for (; k + 8 <= depth; k += 8)
+        count += __builtin_popcount(ones_of_8(bytes, floats, k));
     for (; k < depth; k++)
         count += is_one(bytes, floats, k);
     return count;
@@ -156,6 +174,8 @@ static uint16_t *list_ones(uint16_t *list, const uint8_t *bytes, const float *fl
         for (int part = 0; part < 4; part++)
             list = list_eight(list, (mask >> (8 * part)) & 0xff, k + 8 * part);
     }
+    for (; k + 8 <= depth; k += 8)
+        list = list_eight(list, ones_of_8(bytes, floats, k), k);
     for (; k < depth; k++)
         if (is_one(bytes, floats, k))
             *list++ = (uint16_t)(4 * k);
