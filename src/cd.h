@@ -187,13 +187,13 @@ int64_t rbm_auto_strips(int64_t visible, int64_t hidden);
  * hidden strips. Strip s is hidden units [hidden * s / strips, hidden * (s + 1) / strips). */
 void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
                                const RbmDataset *data, const Shape *shape, int64_t chunk);
-/* Before phase 2 (reconstruction = false) and each phase 4 (true), from sample_bytes: the lists
- * of the v0 rows' or the vn rows' ones (ones_forward), and the worker's float copy of them
- * (negated for vn) unless ones_gradient; before phase 2 with bit_counts or counted_gradient,
- * v0's columns as bits (visible_bits), and in phase 4 with ones_gradient, vn's columns as bits
+/* Before phase 2 (step 0: v0) and each phase 4 (step 1..cd_steps: that step's vn), from
+ * sample_bytes: the lists of the rows' ones (ones_forward), and the worker's float copy of them
+ * (negated for vn) unless ones_gradient; at step 0 with bit_counts or counted_gradient, v0's
+ * columns as bits (visible_bits), and at the last step with ones_gradient, vn's columns as bits
  * and lists, which the worker's gradients then use. */
 void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape,
-                             bool reconstruction);
+                             int64_t step);
 void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parameters *params,
                         const Shape *shape, int64_t strip);
 void rbm_hidden_visible_step(BatchBuffers *batch, ChunkScratch *scratch, Parameters *params,

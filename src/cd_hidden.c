@@ -48,6 +48,28 @@ static void range_of(int64_t size, int64_t units, int64_t unit, int64_t *first, 
     *end = size * (unit + 1) / units;
 }
 
+/* Strip s's W_s^T in panels (ones_forward) */
+static float *strip_panels(const BatchBuffers *batch, const Shape *shape, int64_t strip)
+{
+    return batch->strip_panels +
+           strip * rbm_panel_floats(rbm_widest_hidden_strip(shape), shape->visible);
+}
+
+/* Strip s's W_s columns of column unit `unit` in panels (ones_reverse), and their width */
+static float *unit_row_panels(const BatchBuffers *batch, const Shape *shape, int64_t strip,
+                              int64_t unit, int64_t *column, int64_t *width)
+{
+    const int64_t V = shape->visible, widest = rbm_widest_hidden_strip(shape);
+    float *panels = batch->strip_row_panels + strip * rbm_row_panel_floats(shape);
+    for (int64_t before = 0; before < unit; before++) /* the units before it, one after another */
+        panels += rbm_panel_floats(rbm_column_unit_start(V, shape->strips, before + 1) -
+                                       rbm_column_unit_start(V, shape->strips, before),
+                                   widest);
+    *column = rbm_column_unit_start(V, shape->strips, unit);
+    *width = rbm_column_unit_start(V, shape->strips, unit + 1) - *column;
+    return panels;
+}
+
 /* out[B][n] = alpha * samples[B][V] W_s^T for strip s = hidden units [first, first + n), the
  * samples being v0 (reconstruction false) or -vn (true) in this worker's copy: the sums of
  * the ones, the own dense product on W_s^T, or OpenBLAS on W_s. The same bits from the first
@@ -59,10 +81,9 @@ static void strip_forward(float *out, float alpha, const ChunkScratch *scratch,
 {
     const int64_t V = shape->visible, B = batch->rows;
     if (shape->ones_forward) {
-        const float *panels = batch->strip_panels +
-                              strip * rbm_panel_floats(rbm_widest_hidden_strip(shape), V);
         rbm_product_ones(out, n, alpha, reconstruction ? -1.0f : 1.0f,
-                         &scratch->visible_ones[reconstruction], panels, n);
+                         &scratch->visible_ones[reconstruction], strip_panels(batch, shape, strip),
+                         n);
         return;
     }
     const float *samples = scratch->visible_samples + (reconstruction ? B * V : 0);
@@ -107,10 +128,11 @@ void rbm_hidden_sample_visible(BatchBuffers *batch, ChunkScratch *scratch,
 }
 
 void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, const Shape *shape,
-                             bool reconstruction)
+                             int64_t step)
 {
     if (shape->products_only)
         return;
+    const bool reconstruction = step > 0;
     const int64_t V = shape->visible, B = batch->rows, byte_stride = rbm_byte_stride(V);
     const int64_t first = reconstruction ? B : 0; /* the vn rows follow the v0 rows */
     phase_begin(&scratch->timer);
@@ -122,7 +144,7 @@ void rbm_hidden_take_samples(ChunkScratch *scratch, const BatchBuffers *batch, c
     if (shape->ones_forward) /* the ones of every row, for this worker's forward products */
         rbm_ones_lists(&scratch->visible_ones[reconstruction],
                        batch->sample_bytes + first * byte_stride, byte_stride, B, V);
-    if (shape->ones_gradient && reconstruction) { /* vn's columns, for the gradient */
+    if (shape->ones_gradient && step == shape->cd_steps) { /* vn's columns, for the gradient */
         rbm_pack_byte_bits(scratch->reconstruction_bits, batch->sample_bytes + B * byte_stride,
                            byte_stride, B, V);
         rbm_ones_lists_of_bits(&scratch->reconstruction_columns, scratch->reconstruction_bits, V,
@@ -152,13 +174,11 @@ static void partial_product(float *partials, const float *hidden_s, int64_t hidd
     if (shape->ones_reverse) { /* the sums of W_s's rows where hidden_s is 1 */
         rbm_ones_lists_of_floats(&scratch->hidden_ones, hidden_s, hidden_stride, B, n);
         phase_end(timer, RBM_PHASE_CONVERT, 0);
-        const float *panels = batch->strip_row_panels + strip * rbm_row_panel_floats(shape);
         for (int64_t unit = 0; unit < shape->strips; unit++) {
-            const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
-            const int64_t width = rbm_column_unit_start(V, shape->strips, unit + 1) - column;
+            int64_t column, width;
+            const float *panels = unit_row_panels(batch, shape, strip, unit, &column, &width);
             rbm_product_ones(partials + rbm_partial_offset(shape, strip, unit), stride, 1.0f,
                              1.0f, &scratch->hidden_ones, panels, width);
-            panels += rbm_panel_floats(width, rbm_widest_hidden_strip(shape));
         }
         phase_end(timer, RBM_PHASE_REVERSE_SGEMM, gemm_flops(B, V, n));
         return;
@@ -195,9 +215,7 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     PhaseTimer *timer = &scratch->timer;
     phase_begin(timer);
     if (shape->ones_forward) { /* W_s in panels, for this batch's forward products */
-        rbm_pack_panels(batch->strip_panels +
-                            strip * rbm_panel_floats(rbm_widest_hidden_strip(shape), V),
-                        params->weights + first * V, V, n, V);
+        rbm_pack_panels(strip_panels(batch, shape, strip), params->weights + first * V, V, n, V);
     } else if (shape->transposed_forward) { /* W_s^T, for this batch's forward products */
         const int64_t transposed_stride = rbm_strip_transposed_stride(shape);
         rbm_transpose(batch->strip_weights_transposed + strip * V * transposed_stride,
@@ -207,12 +225,10 @@ void rbm_hidden_forward(BatchBuffers *batch, ChunkScratch *scratch, const Parame
     strip_forward(h0p, 1.0f, scratch, false, batch, params, shape, strip, first, n);
     phase_end(timer, RBM_PHASE_FORWARD_SGEMM, gemm_flops(B, n, V));
     if (shape->ones_reverse) { /* W_s's columns in panels, unit by unit, for the partials */
-        float *panels = batch->strip_row_panels + strip * rbm_row_panel_floats(shape);
         for (int64_t unit = 0; unit < shape->strips; unit++) {
-            const int64_t column = rbm_column_unit_start(V, shape->strips, unit);
-            const int64_t width = rbm_column_unit_start(V, shape->strips, unit + 1) - column;
+            int64_t column, width;
+            float *panels = unit_row_panels(batch, shape, strip, unit, &column, &width);
             rbm_pack_row_panels(panels, params->weights + first * V + column, V, n, width);
-            panels += rbm_panel_floats(width, rbm_widest_hidden_strip(shape));
         }
         phase_end(timer, RBM_PHASE_REVERSE_SGEMM, 0);
     }

@@ -523,7 +523,7 @@ static void hidden_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *
     const bool has_strips = worker < shape->strips;
     BARRIER(timer);
     if (has_strips)
-        rbm_hidden_take_samples(scratch, batch, shape, false);
+        rbm_hidden_take_samples(scratch, batch, shape, 0);
     for (int64_t strip = worker; strip < shape->strips; strip += workers)
         rbm_hidden_forward(batch, scratch, &w->params, shape, strip);
     for (int64_t step = 1; step <= shape->cd_steps; step++) {
@@ -533,7 +533,7 @@ static void hidden_split_batch(Workspace *w, BatchBuffers *batch, ChunkScratch *
                                     unit, step);
         BARRIER(timer);
         if (has_strips)
-            rbm_hidden_take_samples(scratch, batch, shape, true);
+            rbm_hidden_take_samples(scratch, batch, shape, step);
         for (int64_t strip = worker; strip < shape->strips; strip += workers)
             rbm_hidden_hidden_step(batch, scratch, &w->params, &w->velocity, shape, rule, strip,
                                    step);
@@ -710,8 +710,9 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     /* The own forward product (gemm.h) reads W^T; OpenBLAS packs W itself */
     shape.transposed_forward = RBM_PRODUCTS_OWN && !shape.openblas_products;
     /* The forward products as sums of the rows where the samples are 1: the same bits as the
-     * dense AVX2 product, and faster while the samples are less than about 70% ones (0.44 of
-     * its time at Fashion-MNIST's 29%, BENCHMARKS.md, "Session 12"). The samples' share of
+     * dense AVX2 product, and faster while the samples are less than about 70% ones (139
+     * against 289 us for a strip's product at Fashion-MNIST's 29%, build/bench/bench_ones,
+     * BENCHMARKS.md, "Session 12"). The samples' share of
      * ones is about the data's mean. Not with AVX-512, whose dense product is twice as wide
      * and where the sums were never measured; not for rbm bench's products alone, whose
      * samples are not drawn. Never a change in the bits, only in the time. */
@@ -726,8 +727,8 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
                          shape.split_hidden && !products_only &&
                          rbm_widest_hidden_strip(&shape) <= RBM_ONES_MAX_DEPTH;
     /* The gradient's h0^T v0 as bit counts from which the rest of its sums go on: the same
-     * bits as the dense product (gemm.h), in 0.59 of its time at hidden 300 (BENCHMARKS.md,
-     * "Session 12"). Batches under 512 rows, whose rest of the product is shallow; the bit
+     * bits as the dense product (gemm.h), 386 against 537 us for a strip's product at hidden
+     * 300 (bench_ones, BENCHMARKS.md, "Session 12"). Batches under 512 rows, whose rest of the product is shallow; the bit
      * counts of `bit_counts` round twice instead, and keep their own path. */
     shape.counted_gradient = RBM_PRODUCT_TN_COUNTED && shape.transposed_forward &&
                              shape.split_hidden && !shape.bit_counts && !products_only &&
