@@ -3,6 +3,8 @@
 # and 3 threads with two builds and compares the parameters' hashes. A change to the training
 # path that must not change the arithmetic (a faster kernel, a new layout) keeps every line
 # "same". Usage: bench/same_bits.sh OLD_BUILD_DIR NEW_BUILD_DIR
+[ $# -eq 2 ] && [ -x "$1/rbm" ] && [ -x "$2/rbm" ] ||
+  { echo "usage: bench/same_bits.sh OLD_BUILD_DIR NEW_BUILD_DIR (each holding a built rbm)" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
