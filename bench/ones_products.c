@@ -49,12 +49,16 @@ static void *buffer(size_t bytes)
     return p;
 }
 
+/* The last three are parts of the sums' calls above them, timed alone: what every worker of
+ * split = hidden does with the whole batch's samples, whatever its strip's width */
 typedef enum { FORWARD_DENSE, FORWARD_SUMS, REVERSE_DENSE, REVERSE_SUMS, GRADIENT_DENSE,
-               GRADIENT_COUNTED, GRADIENT_SUMS, KINDS } Kind;
+               GRADIENT_COUNTED, GRADIENT_SUMS, ROW_LISTS, BYTE_BITS, COLUMN_LISTS,
+               KINDS } Kind;
 static const char *const names[KINDS] = {
     "forward   dense (with W^T)", "forward   sums (lists, panels)", "reverse   dense",
     "reverse   sums (lists, panels)", "gradient  dense", "gradient  bit counts, then dense",
-    "gradient  bit counts, then sums"};
+    "gradient  bit counts, then sums", "  part: v's row lists (of bytes)",
+    "  part: v's bits (of bytes)", "  part: vn's column lists (of bits)"};
 
 int main(int argc, char **argv)
 {
@@ -154,6 +158,15 @@ int main(int argc, char **argv)
                     rbm_gradient_ones(out[k], NULL, V, &rule, hidden_bits, visible_bits, bytes,
                                       byte_stride, words, &columns, probability_panels, H, V,
                                       staging);
+                    break;
+                case ROW_LISTS:
+                    rbm_ones_lists(&rows, bytes, byte_stride, B, V);
+                    break;
+                case BYTE_BITS:
+                    rbm_pack_byte_bits(visible_bits, bytes, byte_stride, B, V);
+                    break;
+                case COLUMN_LISTS:
+                    rbm_ones_lists_of_bits(&columns, reconstruction_bits, V, B);
                     break;
                 case KINDS:
                     break;

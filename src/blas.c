@@ -34,7 +34,9 @@ const char *rbm_blas_core(void) { return openblas_get_corename(); }
 
 const char *rbm_kernels(void)
 {
-#if RBM_PRODUCTS_AVX512
+#if RBM_PRODUCTS_AVX512 && RBM_PRODUCTS_SUMS
+    return "AVX-512+sums";
+#elif RBM_PRODUCTS_AVX512
     return "AVX-512";
 #elif RBM_PRODUCTS_AVX2
     return "AVX2";

@@ -33,6 +33,16 @@
 #endif
 #define RBM_PRODUCTS_OWN (RBM_PRODUCTS_AVX512 || RBM_PRODUCTS_AVX2)
 
+/* The products with 0/1 samples as sums of the ones (product_ones.h) and the counted gradient
+ * (below) are AVX2 code, which an AVX-512 build takes too: on a Xeon they beat the AVX-512
+ * dense products at Fashion-MNIST's share of ones (BENCHMARKS.md, "Session 13"). Compiled with
+ * -DRBM_ONES_WITH_AVX512=0 (meson setup -Dc_args=...), such a build keeps its dense products,
+ * to compare the two. Either way the same bits. */
+#ifndef RBM_ONES_WITH_AVX512
+#define RBM_ONES_WITH_AVX512 1
+#endif
+#define RBM_PRODUCTS_SUMS (RBM_PRODUCTS_AVX2 || (RBM_PRODUCTS_AVX512 && RBM_ONES_WITH_AVX512))
+
 /* out[rows][columns] (out_stride apart) = alpha * (left[rows][depth] . right[depth][columns]),
  * alpha 1 or -1 (exact) */
 void rbm_product_nn(float *out, int64_t out_stride, float alpha, const float *left,
@@ -73,8 +83,9 @@ static inline int rbm_shared_ones(const uint64_t *a, int64_t a_stride, const uin
  * of the k where both are 1, then goes on over the `depth` rows of left and right. The same
  * bits as the whole product, since the chain's first sums are whole numbers, exact in a float
  * (below 2^24): the CD gradient [h0; hnp]^T [v0; -vn] with h0^T v0 as bit counts. AVX2 kernels
- * only (RBM_PRODUCT_TN_COUNTED; elsewhere the plain reference stands in); at most 31 words. */
-#define RBM_PRODUCT_TN_COUNTED RBM_PRODUCTS_AVX2
+ * (gemm_avx2.c) where RBM_PRODUCTS_SUMS; elsewhere the plain reference stands in; at most 31
+ * words. */
+#define RBM_PRODUCT_TN_COUNTED RBM_PRODUCTS_SUMS
 void rbm_product_tn_counted(float *out, int64_t out_stride, float beta, float alpha,
                             const uint64_t *left_bits, int64_t left_bits_stride,
                             const uint64_t *right_bits, int64_t right_bits_stride,

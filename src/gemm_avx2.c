@@ -8,7 +8,9 @@
  */
 #include "gemm.h"
 
-#if RBM_PRODUCTS_AVX2
+/* With -DRBM_ONES_WITH_AVX512=1 an AVX-512 build takes the counted gradient from here too, and
+ * gemm.c's kernels for the rest (RBM_PRODUCTS_SUMS, gemm.h): the same chains */
+#if RBM_PRODUCTS_SUMS
 #include <immintrin.h>
 #include <stdbool.h>
 
@@ -49,6 +51,7 @@ ALWAYS_INLINE void store_panel(float *at, __m256 low, __m256 high, Lanes lanes, 
     }
 }
 
+#if RBM_PRODUCTS_AVX2
 void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_stride,
                    int64_t rows, int64_t columns)
 {
@@ -71,6 +74,7 @@ void rbm_transpose(float *out, int64_t out_stride, const float *in, int64_t in_s
         for (int64_t column = 0; column < columns; column++)
             out[column * out_stride + row] = in[row * in_stride + column];
 }
+#endif
 
 /* One block: `block_rows` rows (a constant where it is inlined) by one panel; `left` is the
  * block's first row, `right` and `out` the panel's first column. `streaming`: the panel's rows
@@ -133,6 +137,7 @@ ALWAYS_INLINE void nn_panel(float *out, int64_t out_stride, __m256 alpha, const 
     }
 }
 
+#if RBM_PRODUCTS_AVX2 /* the dense products: gemm.c has them with AVX-512 */
 /* A last panel of 8 columns or fewer, in one register per row: a 16-column panel would spend
  * half its multiply-adds on nothing, and hidden 300's strips of 150 units end in 6 columns.
  * HALF_ROWS rows a block, so that enough independent sums are in flight (the 6 rows of a full
@@ -215,6 +220,7 @@ void rbm_product_nn_streaming(float *out, int64_t out_stride, float alpha, const
     product_nn(out, out_stride, alpha, left, left_stride, right, right_stride, rows, columns,
                depth, true);
 }
+#endif
 
 /* One row of a panel of tn's output: beta * out + alpha * sum, two products and one sum */
 ALWAYS_INLINE void tn_store(float *row, __m256 beta, __m256 alpha, __m256 sum_low,
@@ -404,6 +410,7 @@ void rbm_product_tn_counted(float *out, int64_t out_stride, float beta, float al
                          columns - column, lanes_of(columns - column), true);
 }
 
+#if RBM_PRODUCTS_AVX2
 /* A deep gradient (batches of 1000), as gemm.c does it (see there): the depth in slices, a
  * group of rows of `left` read by a group of panels while it is in cache, each panel's slice
  * of `right` first copied to contiguous floats read from L1, the sums carried between
@@ -498,5 +505,6 @@ void rbm_product_tn(float *out, int64_t out_stride, float beta, float alpha, con
         tn_panel(out + column, out_stride, beta_vector, alpha_vector, left, left_stride,
                  right + column, right_stride, rows, depth, lanes_of(columns - column), true);
 }
+#endif
 
 #endif

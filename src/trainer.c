@@ -646,9 +646,14 @@ int rbm_training_threads(const RbmSettings *settings, int64_t rows, int64_t visi
 }
 
 /* The forward products are sums of the ones (Shape.ones_forward) where the data's mean,
- * over its first ONES_SAMPLE_ROWS rows, is at most ONES_MAX_SHARE */
+ * over its first ONES_SAMPLE_ROWS rows, is at most ONES_MAX_SHARE. Where the sums and the
+ * dense product cost the same, from build/bench/bench_ones on uniform samples (BENCHMARKS.md,
+ * "Session 12" and "Session 13"): on a Zen 3 with AVX2 the sums still win at 50% ones (205
+ * against 284 us); on a Xeon (family 6 model 207) against the AVX-512 dense products, the
+ * forward sums and the gradient's sums that come with them win at 29% (691 against 789 us)
+ * and lose at 35% (861 against 792) and 50% (978 against 772). */
 #define ONES_SAMPLE_ROWS 1000
-#define ONES_MAX_SHARE 0.6
+#define ONES_MAX_SHARE (RBM_PRODUCTS_AVX512 ? 0.32 : 0.6)
 
 static double mean_probability(const RbmDataset *data, int64_t rows)
 {
@@ -713,17 +718,16 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
      * dense AVX2 product, and faster while the samples are less than about 70% ones (139
      * against 289 us for a strip's product at Fashion-MNIST's 29%, build/bench/bench_ones,
      * BENCHMARKS.md, "Session 12"). The samples' share of
-     * ones is about the data's mean. Not with AVX-512, whose dense product is twice as wide
-     * and where the sums were never measured; not for rbm bench's products alone, whose
+     * ones is about the data's mean. Not for rbm bench's products alone, whose
      * samples are not drawn. Never a change in the bits, only in the time. */
-    shape.ones_forward = RBM_PRODUCTS_AVX2 && RBM_PRODUCT_ONES && shape.transposed_forward &&
+    shape.ones_forward = RBM_PRODUCTS_SUMS && RBM_PRODUCT_ONES && shape.transposed_forward &&
                          shape.split_hidden && !products_only &&
                          shape.visible <= RBM_ONES_MAX_DEPTH &&
                          mean_probability(data, ONES_SAMPLE_ROWS) <= ONES_MAX_SHARE;
     /* The partial reconstructions h_s W_s as sums too: hidden samples are about 7% ones once
      * an RBM has learnt Fashion-MNIST's features, 50% at the start (BENCHMARKS.md, "Session
      * 12"). */
-    shape.ones_reverse = RBM_PRODUCTS_AVX2 && RBM_PRODUCT_ONES && shape.transposed_forward &&
+    shape.ones_reverse = RBM_PRODUCTS_SUMS && RBM_PRODUCT_ONES && shape.transposed_forward &&
                          shape.split_hidden && !products_only &&
                          rbm_widest_hidden_strip(&shape) <= RBM_ONES_MAX_DEPTH;
     /* The gradient's h0^T v0 as bit counts from which the rest of its sums go on: the same

@@ -77,7 +77,7 @@ static int version(void)
     printf("Kernels: %s (%s)\n", kernels,
            strcmp(kernels, "plain C") == 0
                ? "OpenBLAS's products: other bits than an AVX2 or AVX-512 build"
-           : strcmp(kernels, "AVX2") == 0
+           : strcmp(kernels, "AVX-512") != 0
                ? "rbm's own products, those with 0/1 samples as sums of the ones with split = "
                  "hidden: the same bits on AVX2 and AVX-512"
                : "rbm's own products: the same bits on AVX2 and AVX-512");
