@@ -1215,6 +1215,32 @@ class Learning(Workspace):
                     ).hexdigest()[:16]
                 self.assertEqual(got, digest, f"{' '.join(shape)}, {threads} threads")
 
+    def test_stack_same_bits_on_every_cpu(self):
+        """A 784-200-50 stack on 3,000 Fashion-MNIST images for 2 epochs: both RBMs' bytes must
+        be the ones session 13 trained on a 16-core Intel Xeon (AVX-512 with and without the
+        sums, and AVX2) and on a 2-core AMD EPYC (AVX2): the second RBM trains on the first's
+        hidden probabilities, which src/transform.c computes with rbm's own products. Through
+        OpenBLAS (session 12) they differed between the two CPUs. Skipped in a plain C build."""
+        self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
+        kernels = [line for line in run("--version").stdout.splitlines()
+                   if line.startswith("Kernels: ")]
+        if kernels and kernels[0].startswith("Kernels: plain C"):
+            self.skipTest("a plain C build: OpenBLAS's products")
+        for threads in (1, 2):
+            model = self.path("stack.npz")
+            overrides = [f"data.train={FASHION}", "output.log=", "output.checkpoint_seconds=0",
+                         "data.limit=3000", "train.epochs=2", "model.layers=784,200,50",
+                         f"train.threads={threads}", f"output.model={model}"]
+            result = run("train", os.path.join(CONFIGS, "default.ini"), "--quiet",
+                         *[a for o in overrides for a in ("-s", o)])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with zipfile.ZipFile(model) as z:
+                names = sorted(n for n in z.namelist()
+                               if n.startswith(("weights", "hidden_bias", "visible_bias", "layer")))
+                self.assertIn("layer2_weights.npy", names)
+                got = hashlib.sha256(b"".join(z.read(n) for n in names)).hexdigest()[:16]
+            self.assertEqual(got, "b7b167c5658273bf", f"{threads} threads")
+
     def test_forward_products_as_sums_of_ones(self):
         """With rbm's own products, split = hidden runs its forward products as sums of the
         ones on data like Fashion-MNIST (29% ones), and says so in --profile; on data whose

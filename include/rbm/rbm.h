@@ -303,9 +303,10 @@ RBM_API int rbm_train(RbmModel **out, const RbmSettings *settings, const RbmData
  * receives each epoch's time. */
 RBM_API int rbm_measure_floor(const RbmSettings *settings, const RbmDataset *data,
                               double *epoch_seconds, RbmError *error);
-/* The same products as the trainer computes them: with AVX-512, rbm's own kernels for all of
- * them (the forward products on a W^T made once per batch, that making included), and no
- * OpenBLAS; without AVX-512, OpenBLAS, as rbm_measure_floor. */
+/* The same dense products by rbm's own kernels where the build has them (AVX-512 or AVX2; the
+ * forward products on a W^T made once per batch, that making included), and no OpenBLAS;
+ * in a plain C build, OpenBLAS, as rbm_measure_floor. The trainer may take fewer flops for the
+ * same bits (sums of the ones), which this does not. */
 RBM_API int rbm_measure_own_floor(const RbmSettings *settings, const RbmDataset *data,
                                   double *epoch_seconds, RbmError *error);
 
@@ -363,9 +364,11 @@ RBM_API int rbm_check_blas(RbmError *error);
 /* OpenBLAS's configuration and core, e.g. "OpenBLAS 0.3.21 ... SINGLE_THREADED" and "Haswell". */
 RBM_API const char *rbm_blas_config(void);
 RBM_API const char *rbm_blas_core(void);
-/* The vector kernels this build was compiled with (meson option `native`): "AVX-512", "AVX2"
- * or "plain C". With AVX-512 or AVX2 the matrix products are rbm's own, and a seed trains the
- * same bits on either; plain C builds use OpenBLAS's products, whose last bits differ. */
+/* The vector kernels this build was compiled with (meson option `native`): "AVX-512+sums"
+ * (AVX-512 with the sums of the ones, the default), "AVX-512" (built with
+ * -DRBM_ONES_WITH_AVX512=0), "AVX2" (with the sums) or "plain C". With AVX-512 or AVX2 the
+ * matrix products are rbm's own, and a seed trains the same bits on either; plain C builds use
+ * OpenBLAS's products, whose last bits differ. */
 RBM_API const char *rbm_kernels(void);
 /* The number of cores: the most workers `threads = 0` starts. */
 RBM_API int rbm_default_threads(void);
