@@ -62,13 +62,13 @@ typedef struct Shape {
     bool transposed_forward; /* the own products (gemm.h): the forward products v W^T read a
                                 W^T made once per batch, by each worker for all of W (split =
                                 rows, rbm_cd_take_weights) or for its strip (split = hidden) */
-    bool ones_forward;   /* split = hidden with the AVX2 products: the forward products v W_s^T as
+    bool ones_forward;   /* split = hidden with rbm's own products: the forward products v W_s^T as
                             sums of the rows of W_s^T where v is 1 (product_ones.h), on W_s
                             packed in panels once per batch; the same bits */
-    bool ones_reverse;   /* split = hidden with the AVX2 products: the partial reconstructions
+    bool ones_reverse;   /* split = hidden with rbm's own products: the partial reconstructions
                             h_s W_s as sums of the rows of W_s where h_s is 1, on W_s packed
                             in panels once per batch; the same bits */
-    bool counted_gradient; /* split = hidden with the AVX2 products, without bit_counts: the
+    bool counted_gradient; /* split = hidden with rbm's own products, without bit_counts: the
                               gradient's sums start from h0^T v0's bit counts and go on over
                               hnp^T (-vn) (rbm_product_tn_counted); the same bits */
     bool ones_gradient;  /* counted_gradient with ones_forward: the rest of the sums without

@@ -5,7 +5,7 @@
  * reconstructions, in four phases per batch (three barriers between them, two more per extra
  * Gibbs step). The samples v0 and vn cross as 0/1 bytes (sample_bytes), a quarter of their
  * floats' size, and each worker makes of them what its products take (rbm_hidden_take_samples):
- * with the AVX2 products, lists of their ones and their bits (the sums of the ones,
+ * with rbm's own products (AVX2 or AVX-512), lists of their ones and their bits (the sums of the ones,
  * product_ones.h: the same bits as the dense products, in half their time or less,
  * BENCHMARKS.md, "Session 12"); otherwise its own float copy, which at 2 threads ran 5-8%
  * faster than one shared float array ("Session 5"). What one worker writes and another reads

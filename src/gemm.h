@@ -34,8 +34,10 @@
 #define RBM_PRODUCTS_OWN (RBM_PRODUCTS_AVX512 || RBM_PRODUCTS_AVX2)
 
 /* The products with 0/1 samples as sums of the ones (product_ones.h) and the counted gradient
- * (below) are AVX2 code, which an AVX-512 build takes too: on a Xeon they beat the AVX-512
- * dense products at Fashion-MNIST's share of ones (BENCHMARKS.md, "Session 13"). Compiled with
+ * (below) are AVX2 code, which an AVX-512 build takes too: on a Xeon the reverse sums took
+ * half the AVX-512 dense time, the gradient's sums 16% less and the forward ones about as
+ * much at Fashion-MNIST's share of ones, and its epochs 19-22% less (BENCHMARKS.md, "Session
+ * 13"; the trainer takes each where it pays, src/trainer.c). Compiled with
  * -DRBM_ONES_WITH_AVX512=0 (meson setup -Dc_args=...), such a build keeps its dense products,
  * to compare the two. Either way the same bits. */
 #ifndef RBM_ONES_WITH_AVX512

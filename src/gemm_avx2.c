@@ -1,6 +1,7 @@
 /*
  * rbm's own products (gemm.h) on CPUs with AVX2 and FMA but no AVX-512: gemm.c's kernels at
- * half the width. A panel is 16 columns (two 8-float registers) and a block 6 rows: 12 sums in
+ * half the width; and for AVX2 and AVX-512 builds alike, the gradient that starts from bit
+ * counts (rbm_product_tn_counted). A panel is 16 columns (two 8-float registers) and a block 6 rows: 12 sums in
  * the 16 registers, two for the row of `right` and one broadcast (OpenBLAS's Haswell kernel
  * has the same shape). A partial last panel loads and stores through lane masks. Every output
  * element is the same chain of fused multiply-adds as in gemm.c's AVX-512 kernels and in the

@@ -69,7 +69,7 @@
     X("train", "split", SPLIT, split, "hidden", 0, 0, 1,                                        \
       "hidden|rows: units of a batch are strips of hidden units (W stays split across the workers) or chunks of its rows (each worker reads all of W)") \
     X("train", "bit_counts", BOOL, bit_counts, "false", 0, 0, 1,                                 \
-      "true: the gradient's positive part h0^T v0 (0/1 times 0/1) as bit counts, the negative part added after it, so the model's last bits differ from false; faster only with split = rows and AVX-512 (with split = hidden and AVX2 or AVX-512, false counts bits too, for the float32 bits)") \
+      "true: the gradient's positive part h0^T v0 (0/1 times 0/1) as bit counts, the negative part added after it, so the model's last bits differ from false; faster only with split = rows and AVX-512 (with split = hidden, AVX2 or AVX-512 and batches under 512 rows, false counts bits too, for the float32 bits)") \
     X("output", "model", PATH, model_path, "model.npz", 0, 0, 0,                                    \
       "where the trained model (.npz) goes; relative to the working directory")                 \
     X("output", "log", PATH, log_path, "", 0, 0, 0,                                                 \

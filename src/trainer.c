@@ -715,31 +715,37 @@ int rbm_train_layer(RbmModel **out, const RbmSettings *settings, const RbmDatase
     /* The own forward product (gemm.h) reads W^T; OpenBLAS packs W itself */
     shape.transposed_forward = RBM_PRODUCTS_OWN && !shape.openblas_products;
     /* The forward products as sums of the rows where the samples are 1: the same bits as the
-     * dense AVX2 product, and faster while the samples are less than about 70% ones (139
-     * against 289 us for a strip's product at Fashion-MNIST's 29%, build/bench/bench_ones,
-     * BENCHMARKS.md, "Session 12"). The samples' share of
-     * ones is about the data's mean. Not for rbm bench's products alone, whose
-     * samples are not drawn. Never a change in the bits, only in the time. */
+     * dense products, and faster while the samples are fewer ones than ONES_MAX_SHARE (with
+     * AVX2, 139 against 289 us for a strip's product at Fashion-MNIST's 29%; with AVX-512
+     * about even there, build/bench/bench_ones, BENCHMARKS.md, "Session 12" and "Session
+     * 13"). The samples' share of ones is about the data's mean. Not for rbm bench's products
+     * alone, whose samples are not drawn. Never a change in the bits, only in the time. */
     shape.ones_forward = RBM_PRODUCTS_SUMS && RBM_PRODUCT_ONES && shape.transposed_forward &&
                          shape.split_hidden && !products_only &&
                          shape.visible <= RBM_ONES_MAX_DEPTH &&
                          mean_probability(data, ONES_SAMPLE_ROWS) <= ONES_MAX_SHARE;
     /* The partial reconstructions h_s W_s as sums too: hidden samples are about 7% ones once
      * an RBM has learnt Fashion-MNIST's features, 50% at the start (BENCHMARKS.md, "Session
-     * 12"). */
+     * 12"); at 7% the sums take half the dense time with AVX2 and with AVX-512 ("Session
+     * 13"). */
     shape.ones_reverse = RBM_PRODUCTS_SUMS && RBM_PRODUCT_ONES && shape.transposed_forward &&
                          shape.split_hidden && !products_only &&
                          rbm_widest_hidden_strip(&shape) <= RBM_ONES_MAX_DEPTH;
     /* The gradient's h0^T v0 as bit counts from which the rest of its sums go on: the same
      * bits as the dense product (gemm.h), 386 against 537 us for a strip's product at hidden
-     * 300 (bench_ones, BENCHMARKS.md, "Session 12"). Batches under 512 rows, whose rest of the product is shallow; the bit
-     * counts of `bit_counts` round twice instead, and keep their own path. */
+     * 300 with AVX2 (bench_ones, BENCHMARKS.md, "Session 12"). With AVX-512 that kernel alone
+     * (AVX2 code) is no faster than the dense product (522 against 517 us, "Session 13"): it
+     * is taken there only for the sums of the ones below, which need its counts. Batches
+     * under 512 rows, whose rest of the product is shallow; the bit counts of `bit_counts`
+     * round twice instead, and keep their own path. */
     shape.counted_gradient = RBM_PRODUCT_TN_COUNTED && shape.transposed_forward &&
                              shape.split_hidden && !shape.bit_counts && !products_only &&
-                             shape.batch_size < 512;
+                             shape.batch_size < 512 &&
+                             (RBM_PRODUCTS_AVX2 || shape.ones_forward);
     /* and the rest of its sums without the zero terms of -vn, whose share of ones is about
      * the data's mean, as for the forward products: 223 against 386 us for a strip's step at
-     * 29% ones (build/bench/bench_ones, BENCHMARKS.md, "Session 12") */
+     * 29% ones with AVX2 (build/bench/bench_ones, BENCHMARKS.md, "Session 12"), 432 against
+     * 517 for the AVX-512 dense product ("Session 13") */
     shape.ones_gradient = shape.counted_gradient && shape.ones_forward;
     /* Each RBM of a stack draws from a stream of its own. */
     const uint64_t stream = RBM_STREAM + ((uint64_t)(job->layer - 1) << 16);

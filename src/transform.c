@@ -1,9 +1,9 @@
 /* Using a trained model: hidden probabilities through a stack (rbm transform) and mean-field
  * reconstructions (rbm reconstruct), and the features a stack's next RBM trains on. Rows go in
- * fixed chunks, each one product, so a row's result does not depend on the thread count; the
- * products are rbm's own (gemm.h), so it does not depend on the CPU either (OpenBLAS picks
- * other kernels, and other last bits, on each CPU: a 784-200-50 stack trained on a Zen 3 and
- * on a Xeon differed, BENCHMARKS.md, "Session 13"). */
+ * fixed chunks, each one product, so a row's result does not depend on the thread count; in
+ * builds with rbm's own products (gemm.h: AVX2 or AVX-512) it does not depend on the CPU either
+ * (OpenBLAS, which plain C builds use, picks other kernels, and other last bits, on each CPU:
+ * a 784-200-50 stack trained on a Zen 3 and on a Xeon differed, BENCHMARKS.md, "Session 13"). */
 #include <cblas.h>
 #include <errno.h>
 #include <omp.h>
@@ -31,16 +31,19 @@ static int pass(float **out, const RbmModel *rbm, Direction direction, const Rbm
     const int64_t V = rbm->visible, H = rbm->hidden;
     const int64_t in_width = direction == UP ? V : H, out_width = direction == UP ? H : V;
     float *result = rbm_malloc((size_t)(rows * out_width) * sizeof(float) + 1);
-    /* the right factor: W^T[V][H] up, W[H][V] down */
-    float *transposed = direction == UP ? rbm_malloc((size_t)(V * H) * sizeof(float)) : NULL;
+    /* the right factor: W^T[V][H] (rows transposed_stride apart) up, W[H][V] down */
+    const int64_t transposed_stride = rbm_product_stride(H);
+    float *transposed =
+        direction == UP ? rbm_malloc((size_t)(V * transposed_stride) * sizeof(float)) : NULL;
     if (!result || (direction == UP && !transposed)) {
         free(result);
         free(transposed);
         return -ENOMEM;
     }
     if (transposed)
-        rbm_transpose(transposed, H, rbm->weights, V, H, V);
+        rbm_transpose(transposed, transposed_stride, rbm->weights, V, H, V);
     const float *right = direction == UP ? transposed : rbm->weights;
+    const int64_t right_stride = direction == UP ? transposed_stride : V;
     const int64_t chunks = (rows + TRANSFORM_ROWS - 1) / TRANSFORM_ROWS;
     int failed = 0;
 #pragma omp parallel num_threads(threads)
@@ -63,7 +66,7 @@ static int pass(float **out, const RbmModel *rbm, Direction direction, const Rbm
                 input = buffer;
             }
             float *output = result + first * out_width;
-            rbm_product_nn(output, out_width, 1.0f, input, in_width, right, out_width, count,
+            rbm_product_nn(output, out_width, 1.0f, input, in_width, right, right_stride, count,
                            out_width, in_width);
             const float *bias = direction == UP ? rbm->hidden_bias : rbm->visible_bias;
             for (int64_t i = 0; i < count; i++)
