@@ -1160,6 +1160,13 @@ class UsingModels(Workspace):
 class Learning(Workspace):
     """On 2,000 Fashion-MNIST images the reconstruction error falls every epoch for 3 epochs."""
 
+    def kernels(self):
+        """rbm --version's line naming the build's kernels"""
+        lines = [line for line in run("--version").stdout.splitlines()
+                 if line.startswith("Kernels: ")]
+        self.assertEqual(len(lines), 1)
+        return lines[0]
+
     def test_recon_error_falls(self):
         self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
         log = self.path("log.jsonl")
@@ -1185,10 +1192,7 @@ class Learning(Workspace):
         the training arithmetic or a default in configs/default.ini changes on purpose, these
         hashes change with it: retrain on a machine of each kind (bench/scaling.sh prints them)."""
         self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
-        kernels = [line for line in run("--version").stdout.splitlines()
-                   if line.startswith("Kernels: ")]
-        self.assertEqual(len(kernels), 1)
-        if kernels[0].startswith("Kernels: plain C"):
+        if self.kernels().startswith("Kernels: plain C"):
             self.skipTest("a plain C build: OpenBLAS's products")
         expected = {
             ("train.split=rows", "train.chunk_rows=50"): "6841a25fd7b82df5",
@@ -1222,10 +1226,7 @@ class Learning(Workspace):
         hidden probabilities, which src/transform.c computes with rbm's own products. Through
         OpenBLAS (session 12) they differed between the two CPUs. Skipped in a plain C build."""
         self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
-        kernels = [line for line in run("--version").stdout.splitlines()
-                   if line.startswith("Kernels: ")]
-        self.assertEqual(len(kernels), 1)
-        if kernels[0].startswith("Kernels: plain C"):
+        if self.kernels().startswith("Kernels: plain C"):
             self.skipTest("a plain C build: OpenBLAS's products")
         for threads in (1, 2):
             model = self.path("stack.npz")
@@ -1248,9 +1249,7 @@ class Learning(Workspace):
         mean is over 0.6 (0.32 with AVX-512) it keeps the dense product. test_same_bits_on_avx2_and_
         avx512 checks that the sums give the dense product's bits."""
         self.assertTrue(os.path.exists(FASHION), "install dataset-fashion-mnist")
-        kernels = [line for line in run("--version").stdout.splitlines()
-                   if line.startswith("Kernels: ")]
-        if not kernels or not kernels[0].startswith(("Kernels: AVX2", "Kernels: AVX-512+sums")):
+        if not self.kernels().startswith(("Kernels: AVX2", "Kernels: AVX-512+sums")):
             self.skipTest("the sums of the ones need rbm's own products (AVX2 or AVX-512)")
         note = "forward: sums of the rows where the samples are 1"
 
