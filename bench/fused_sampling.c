@@ -14,26 +14,14 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timing.h"
 #include "kernels.h"
 
 enum { ROWS = 100, CALLS = 100 };
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *values, int n)
 {
-    qsort(values, (size_t)n, sizeof *values, by_value);
+    bench_sort(values, n);
     return values[n / 2];
 }
 
@@ -63,19 +51,19 @@ int main(int argc, char **argv)
     }
     const double elements = (double)CALLS * ROWS * (double)width;
     for (int r = 0; r < rounds; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int c = 0; c < CALLS; c++)
             for (size_t i = 0; i < ROWS; i++) {
                 pcg32_fill_uniform(&rng, uniform, width);
                 rbm_bernoulli_signed(sample + i * width, probability + i * width, uniform, 1.0f,
                                      width);
             }
-        double t1 = now();
+        double t1 = bench_now();
         for (int c = 0; c < CALLS; c++)
             for (size_t i = 0; i < ROWS; i++)
                 rbm_draw_samples(sample + i * width, NULL, false, 1.0f, probability + i * width,
                                  &rng, width);
-        double t2 = now();
+        double t2 = bench_now();
         for (int c = 0; c < CALLS; c++) {
             rbm_bytes_to_probability(probability, data, 255.0f, ROWS * width);
             for (size_t i = 0; i < ROWS; i++) {
@@ -85,13 +73,13 @@ int main(int argc, char **argv)
                 rbm_bernoulli_bytes(bytes + i * width, probability + i * width, uniform, width);
             }
         }
-        double t3 = now();
+        double t3 = bench_now();
         for (int c = 0; c < CALLS; c++)
             for (size_t i = 0; i < ROWS; i++)
                 rbm_convert_draw_samples(probability + i * width, sample + i * width,
                                          bytes + i * width, false, data + i * width, 255.0f, &rng,
                                          width);
-        double t4 = now();
+        double t4 = bench_now();
         times[0][r] = (t1 - t0) / elements * 1e9;
         times[1][r] = (t2 - t1) / elements * 1e9;
         times[2][r] = (t3 - t2) / elements * 1e9;

@@ -32,24 +32,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
 #include "pcg32.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double median(double *values, int n)
 {
-    qsort(values, (size_t)n, sizeof *values, compare_doubles);
+    bench_sort(values, n);
     return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
@@ -130,9 +118,9 @@ int main(int argc, char **argv)
 #define TIME(result, statement)                                                                   \
     do {                                                                                          \
         for (int r = 0; r < repeats; r++) {                                                       \
-            double start = now();                                                                 \
+            double start = bench_now();                                                                 \
             statement;                                                                            \
-            times[r] = (now() - start) * 1e6;                                                     \
+            times[r] = (bench_now() - start) * 1e6;                                                     \
         }                                                                                         \
         result = median(times, repeats);                                                          \
     } while (0)

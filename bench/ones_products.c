@@ -18,25 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "pcg32.h"
 #include "product_ones.h"
 
 enum { B = 100, V = 784, H = 150, CALLS = 20, MAX_ROUNDS = 101 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void *buffer(size_t bytes)
 {
@@ -111,7 +99,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < KINDS; k++) {
             if (k >= GRADIENT_DENSE) /* the same velocity before each kind's calls */
                 memset(out[k], 0, sizeof(float) * H * V);
-            const double start = now();
+            const double start = bench_now();
             for (int call = 0; call < CALLS; call++) {
                 switch ((Kind)k) {
                 case FORWARD_DENSE: /* W^T once per batch, for two products: half of it here */
@@ -172,7 +160,7 @@ int main(int argc, char **argv)
                     break;
                 }
             }
-            seconds[k][round] = (now() - start) / CALLS;
+            seconds[k][round] = (bench_now() - start) / CALLS;
         }
     printf("bench_ones: a strip of %d hidden x %d visible, batch %d; %.0f%% of the visible "
            "samples ones, %.0f%% of the hidden; median of %d rounds of %d calls\n",
@@ -180,7 +168,7 @@ int main(int argc, char **argv)
     if (!RBM_PRODUCT_ONES || !RBM_PRODUCT_TN_COUNTED)
         printf("  (this build has not the AVX2 forms of every kernel: plain C stands in)\n");
     for (int k = 0; k < KINDS; k++) {
-        qsort(seconds[k], (size_t)rounds, sizeof(double), by_value);
+        bench_sort(seconds[k], rounds);
         printf("  %-36s %8.1f us\n", names[k], 1e6 * seconds[k][rounds / 2]);
     }
     const size_t forward = sizeof(float) * B * H, reverse = sizeof(float) * B * V;

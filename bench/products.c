@@ -17,23 +17,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timing.h"
 #include "gemm.h"
 #include "pcg32.h"
 
 enum { ROWS = 50, VISIBLE = 784, CALLS = 200 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static float *floats(size_t n, bool binary, Pcg32 *rng)
 {
@@ -80,7 +68,7 @@ int main(int argc, char **argv)
     static double seconds[KINDS][1001];
     for (int round = 0; round < rounds; round++)
         for (Kind kind = 0; kind < KINDS; kind++) {
-            const double start = now();
+            const double start = bench_now();
             for (int call = 0; call < CALLS; call++) {
                 switch (kind) {
                 case FORWARD_BLAS:
@@ -113,7 +101,7 @@ int main(int argc, char **argv)
                     break;
                 }
             }
-            seconds[kind][round] = (now() - start) / CALLS;
+            seconds[kind][round] = (bench_now() - start) / CALLS;
         }
     printf("hidden %lld, visible %lld, batch %lld, %d rounds of %d calls, OpenBLAS core %s, "
            "own products %s\n",
@@ -126,7 +114,7 @@ int main(int argc, char **argv)
                                  2.0 * ROWS * V * H, 2.0 * H * strip * 2 * batch,
                                  2.0 * H * strip * 2 * batch};
     for (Kind kind = 0; kind < KINDS; kind++) {
-        qsort(seconds[kind], (size_t)rounds, sizeof(double), by_value);
+        bench_sort(seconds[kind], rounds);
         const double median = seconds[kind][rounds / 2];
         if (flops[kind] > 0)
             printf("%-22s %10.1f %9.1f\n", names[kind], median * 1e6, flops[kind] / median / 1e9);

@@ -11,15 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "timing.h"
 #include "pcg32.h"
 #include "rbm/rbm.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* out[r][n] = sum over j with sample[r][j] != 0 of matrix[j][n] (matrix is K x N) */
 static void row_sums(float *out, const float *sample, const float *matrix, int rows, int k, int n)
@@ -63,31 +57,31 @@ int main(int argc, char **argv)
         for (int k = 0; k < H; k++)
             ones_h += h0[r * H + k] = pcg32_uniform_reference(&rng) < 0.5f;
     }
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < repeats; i++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, H, V, 1, v0, V, W, V, 0, dense, H);
-    double forward_dense = (now() - t0) / repeats;
-    t0 = now();
+    double forward_dense = (bench_now() - t0) / repeats;
+    t0 = bench_now();
     for (int i = 0; i < repeats; i++) /* W^T has to be rebuilt after every update */
         for (int k = 0; k < H; k++)
             for (int j = 0; j < V; j++)
                 WT[j * H + k] = W[k * V + j];
-    double transpose = (now() - t0) / repeats;
-    t0 = now();
+    double transpose = (bench_now() - t0) / repeats;
+    t0 = bench_now();
     for (int i = 0; i < repeats; i++)
         row_sums(sparse, v0, WT, R, V, H);
-    double forward_sparse = (now() - t0) / repeats;
+    double forward_sparse = (bench_now() - t0) / repeats;
     double forward_diff = 0;
     for (int i = 0; i < R * H; i++)
         forward_diff = fmax(forward_diff, fabs(dense[i] - sparse[i]));
-    t0 = now();
+    t0 = bench_now();
     for (int i = 0; i < repeats; i++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, V, H, 1, h0, H, W, V, 0, dense, V);
-    double reverse_dense = (now() - t0) / repeats;
-    t0 = now();
+    double reverse_dense = (bench_now() - t0) / repeats;
+    t0 = bench_now();
     for (int i = 0; i < repeats; i++)
         row_sums(sparse, h0, W, R, H, V);
-    double reverse_sparse = (now() - t0) / repeats;
+    double reverse_sparse = (bench_now() - t0) / repeats;
     double reverse_diff = 0;
     int reverse_same = 1;
     for (int i = 0; i < R * V; i++) {
